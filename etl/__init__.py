@@ -1,0 +1,1 @@
+"""Mouachir ETL: commune systems (SQL databases, Excel workbooks, CSV exports) into DuckDB."""
