@@ -1,0 +1,292 @@
+"""Load every source of a sources file into the warehouse, one audited batch per file or table.
+
+For each batch: read chunks → stage → validate → quarantine rejected rows → merge the others
+on the dataset key (a changed row replaces its earlier version). The whole batch runs in one
+transaction on a private copy of the warehouse (see :mod:`etl.warehouse`): a failure rolls it
+back and is recorded in ``etl_batch`` with its error; nothing of it is applied. After every
+batch, rows read = loaded + merged + rejected is checked, and the table's row count must have
+grown by exactly ``loaded``; a mismatch fails the batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from . import connectors
+from .connectors import ROW, Chunk, Unit
+from .errors import EtlError, IntegrityError
+from .schema import DATASETS, LINEAGE_COLUMNS, Dataset
+from .sources import Config, Source
+from .territory import Resolver
+from .validate import PARSED, STAGE, Validator, q
+from .warehouse import updating
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    source: str
+    dataset: str
+    location: str
+    status: str  # ok | unchanged | failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_merged: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    batches: list[BatchResult]
+    swapped: bool
+
+    @property
+    def failed(self) -> list[BatchResult]:
+        return [b for b in self.batches if b.status == "failed"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def new_run_id() -> str:
+    return _now().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+ProgressFn = Callable[[str, int], None]
+
+
+class Loader:
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, run_id: str,
+                 progress: ProgressFn | None = None) -> None:
+        self.con = con
+        self.config = config
+        self.run_id = run_id
+        self.resolver = Resolver()
+        self.progress = progress or (lambda _msg, _n: None)
+        self._seq = 0
+
+    # ------------------------------------------------------------------ state
+    def _file_checksum(self, source: str, location: str) -> str | None:
+        row = self.con.execute(
+            "SELECT checksum FROM etl_file_state WHERE source = ? AND path = ?", [source, location]
+        ).fetchall()
+        return row[0][0] if row else None
+
+    def _watermark(self, source: str, location: str) -> str | None:
+        row = self.con.execute(
+            "SELECT watermark FROM etl_watermark WHERE source = ? AND location = ?", [source, location]
+        ).fetchall()
+        return row[0][0] if row else None
+
+    def _next_batch_id(self) -> str:
+        self._seq += 1
+        return f"{self.run_id}-{self._seq:03d}"
+
+    # ------------------------------------------------------------------ run
+    def load_source(self, src: Source) -> list[BatchResult]:
+        location = f"{src.db_schema + '.' if src.db_schema else ''}{src.table}" if src.table else ""
+        try:
+            units = connectors.units(self.config, src, self._watermark(src.name, location))
+        except EtlError as e:
+            return [self._record_failure(self._next_batch_id(), src, src.path or location,
+                                         _now(), str(e), None)]
+        results = []
+        for unit in units:
+            results.append(self.load_unit(src, unit))
+        return results
+
+    def load_unit(self, src: Source, unit: Unit) -> BatchResult:
+        batch_id = self._next_batch_id()
+        started = _now()
+        ds = DATASETS[src.dataset]
+        if unit.checksum is not None and self._file_checksum(src.name, unit.location) == unit.checksum:
+            return BatchResult(batch_id, src.name, src.dataset, unit.location, "unchanged")
+        counts = {"read": 0, "loaded": 0, "merged": 0, "rejected": 0}
+        reasons: dict[str, int] = {}
+        self.con.execute("BEGIN TRANSACTION").fetchall()
+        try:
+            before = self._count(ds.table)
+            for chunk in unit.chunks():
+                self._load_chunk(batch_id, src, ds, chunk, counts, reasons)
+                self.progress(unit.location, chunk.rows_read)
+            after = self._count(ds.table)
+            rejected_rows = self.con.execute(
+                "SELECT count(*) FROM etl_quarantine WHERE batch_id = ?", [batch_id]
+            ).fetchall()[0][0]
+            if rejected_rows != counts["rejected"]:
+                raise IntegrityError(
+                    f"{counts['rejected']} rows rejected but {rejected_rows} in quarantine",
+                    source=src.name, location=unit.location)
+            total = counts["loaded"] + counts["merged"] + counts["rejected"]
+            if counts["read"] != total or after - before != counts["loaded"]:
+                raise IntegrityError(
+                    f"batch does not balance: read {counts['read']} != loaded {counts['loaded']} + "
+                    f"merged {counts['merged']} + rejected {counts['rejected']} "
+                    f"(table grew by {after - before})",
+                    source=src.name, location=unit.location)
+            status = "ok" if counts["read"] or unit.checksum else "unchanged"
+            if src.connector == "sql" and counts["read"] == 0:
+                self.con.execute("ROLLBACK").fetchall()
+                return BatchResult(batch_id, src.name, src.dataset, unit.location, "unchanged",
+                                   seconds=(_now() - started).total_seconds())
+            self._record(batch_id, src, unit, started, counts, status, None)
+            if unit.checksum is not None:
+                self.con.execute("DELETE FROM etl_file_state WHERE source = ? AND path = ?",
+                                 [src.name, unit.location]).fetchall()
+                self.con.execute("INSERT INTO etl_file_state VALUES (?, ?, ?, ?, ?)",
+                                 [src.name, unit.location, unit.checksum, batch_id, _now()]).fetchall()
+            if src.connector == "sql" and unit.watermark.get("to") is not None:
+                self.con.execute("DELETE FROM etl_watermark WHERE source = ? AND location = ?",
+                                 [src.name, unit.location]).fetchall()
+                self.con.execute("INSERT INTO etl_watermark VALUES (?, ?, ?, ?)",
+                                 [src.name, unit.location, unit.watermark["to"], batch_id]).fetchall()
+            self.con.execute("COMMIT").fetchall()
+        except Exception as e:  # noqa: BLE001 — any failure rolls the batch back and is audited
+            try:
+                self.con.execute("ROLLBACK").fetchall()
+            except duckdb.Error:
+                pass
+            msg = str(e) if isinstance(e, EtlError) else f"{type(e).__name__}: {e}"
+            if not isinstance(e, EtlError):
+                log.exception("batch %s failed", batch_id)
+            return self._record_failure(batch_id, src, unit.location, started, msg, unit.checksum,
+                                        rows_read=counts["read"])
+        return BatchResult(batch_id, src.name, src.dataset, unit.location, status,
+                           counts["read"], counts["loaded"], counts["merged"], counts["rejected"],
+                           seconds=(_now() - started).total_seconds(), reasons=reasons)
+
+    def _count(self, table: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+    def _record(self, batch_id: str, src: Source, unit: Unit, started: dt.datetime,
+                counts: dict[str, int], status: str, error: str | None) -> None:
+        wm = unit.watermark
+        self.con.execute(
+            "INSERT INTO etl_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, self.run_id, src.name, src.dataset, src.connector, unit.location, started,
+             _now(), counts["read"], counts["loaded"], counts["merged"], counts["rejected"],
+             unit.checksum, wm.get("from"), wm.get("to"), status, error],
+        ).fetchall()
+
+    def _record_failure(self, batch_id: str, src: Source, location: str, started: dt.datetime,
+                        error: str, checksum: str | None, rows_read: int = 0) -> BatchResult:
+        self.con.execute(
+            "INSERT INTO etl_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, NULL, NULL, 'failed', ?)",
+            [batch_id, self.run_id, src.name, src.dataset, src.connector, location, started, _now(),
+             rows_read, checksum, error],
+        ).fetchall()
+        log.error("batch %s (%s %s) failed: %s", batch_id, src.name, location, error)
+        return BatchResult(batch_id, src.name, src.dataset, location, "failed", rows_read=rows_read,
+                           error=error, seconds=(_now() - started).total_seconds())
+
+    # ------------------------------------------------------------------ chunk
+    def _load_chunk(self, batch_id: str, src: Source, ds: Dataset, chunk: Chunk,
+                    counts: dict[str, int], reasons: dict[str, int]) -> None:
+        con = self.con
+        counts["read"] += chunk.rows_read
+        # structural rejects from the connector
+        if chunk.bad_rows:
+            con.executemany(
+                "INSERT INTO etl_quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                [[batch_id, src.name, src.dataset, chunk.location, b.row, b.column, b.code, b.reason,
+                  _json(b.raw), _now()] for b in chunk.bad_rows],
+            ).fetchall()
+            counts["rejected"] += len(chunk.bad_rows)
+            for b in chunk.bad_rows:
+                reasons[b.code] = reasons.get(b.code, 0) + 1
+        if chunk.table.num_rows == 0:
+            return
+        con.register("_chunk", chunk.table)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM _chunk").fetchall()
+        con.unregister("_chunk")
+        Validator(con, ds, src, self.resolver).run()
+        # quarantine
+        raw = "to_json(s)"
+        con.execute(
+            f"INSERT INTO etl_quarantine SELECT $batch, $source, $dataset, $location, p.{q(ROW)}, "
+            f"p._problems[1].column, p._problems[1].code, "
+            f"array_to_string(list_transform(p._problems, lambda x: x.message), '; '), "
+            f"CASE WHEN list_contains(list_transform(p._problems, lambda x: x.code), 'ambiguous_commune') "
+            f"OR list_contains(list_transform(p._problems, lambda x: x.code), 'unknown_commune') "
+            f"THEN p._candidates END, "
+            f"CAST({raw} AS VARCHAR), $now "
+            f"FROM {PARSED} p JOIN {STAGE} s ON s.{q(ROW)} = p.{q(ROW)} WHERE len(p._problems) > 0",
+            {"batch": batch_id, "source": src.name, "dataset": src.dataset,
+             "location": chunk.location, "now": _now()},
+        ).fetchall()
+        for code, n in con.execute(
+            f"SELECT p._problems[1].code, count(*) FROM {PARSED} p WHERE len(p._problems) > 0 GROUP BY 1"
+        ).fetchall():
+            reasons[code] = reasons.get(code, 0) + n
+        n_rejected, n_valid = con.execute(
+            f"SELECT count(*) FILTER (len(_problems) > 0), count(*) FILTER (len(_problems) = 0) FROM {PARSED}"
+        ).fetchall()[0]
+        counts["rejected"] += n_rejected
+        # dedupe within the chunk: last version wins (by version column, then row order)
+        keys = ", ".join(q(k) for k in ds.key)
+        order = (f"{q(ds.version_column)} DESC NULLS LAST, " if ds.version_column else "") + f"{q(ROW)} DESC"
+        cols = ", ".join(q(c) for c in ds.column_names)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT {cols}, "
+            f"$batch AS _batch_id, $source AS _source, $location AS _location, {q(ROW)} AS _row "
+            f"FROM {PARSED} WHERE len(_problems) = 0 "
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1",
+            {"batch": batch_id, "source": src.name, "location": chunk.location},
+        ).fetchall()
+        n_incoming = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
+        join = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in ds.key)
+        existing = con.execute(
+            f"SELECT count(*) FROM _incoming i JOIN {ds.table} t ON {join}"
+        ).fetchall()[0][0]
+        if existing:
+            if ds.version_column:
+                # an older version never replaces a newer one already in the warehouse
+                v = q(ds.version_column)
+                con.execute(f"DELETE FROM _incoming i USING {ds.table} t WHERE {join} AND t.{v} > i.{v}").fetchall()
+            con.execute(f"DELETE FROM {ds.table} t USING _incoming i WHERE {join}").fetchall()
+        lineage = ", ".join(n for n, _, _ in LINEAGE_COLUMNS)
+        con.execute(f"INSERT INTO {ds.table} ({cols}, {lineage}) SELECT {cols}, {lineage} FROM _incoming").fetchall()
+        counts["loaded"] += n_incoming - existing
+        counts["merged"] += (n_valid - n_incoming) + existing
+
+
+def _json(raw: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(raw, ensure_ascii=False, default=str)
+
+
+def load(config: Config, warehouse: Path, *, only: list[str] | None = None,
+         progress: ProgressFn | None = None) -> RunResult:
+    """Run one load of every source (or those named in ``only``) into ``warehouse``."""
+    run_id = new_run_id()
+    results: list[BatchResult] = []
+    sources = [s for s in config.sources if not only or s.name in only]
+    if only:
+        unknown = set(only) - {s.name for s in config.sources}
+        if unknown:
+            config.source(sorted(unknown)[0])  # raises a ConfigError naming the known sources
+    with updating(warehouse) as wh:
+        loader = Loader(wh.con, config, run_id, progress)
+        for src in sources:
+            results.extend(loader.load_source(src))
+        wh.changed = any(b.status != "unchanged" for b in results)
+        if wh.changed:
+            wh.con.execute("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)", [run_id]).fetchall()
+    return RunResult(run_id, results, wh.changed)

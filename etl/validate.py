@@ -1,0 +1,301 @@
+"""Validation of a staged chunk, the same for every connector, run as SQL inside DuckDB.
+
+For each target column the raw source value is parsed according to the column's kind; a value
+that is present but cannot be parsed, a missing required value, a value out of range, an
+unknown or ambiguous commune, an unknown service or code, and every dataset rule (closing before
+submission, …) becomes a *problem* of the row. A row with at least one problem is rejected with
+all its problems listed; the others go on to the merge.
+
+Values are never pasted into SQL: source column names are quoted identifiers, configuration
+values (date formats, time zone) are bound parameters, and lookups (codes, communes) are joined
+from small tables registered from Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .connectors import ROW, SCOPE
+from .schema import Column, Dataset
+from .sources import Source
+from .territory import Resolver
+
+log = logging.getLogger(__name__)
+
+PARSED = "_parsed"
+STAGE = "_stage"
+
+
+def q(identifier: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+SPACES = "'[\\s\\x{00a0}\\x{202f}]'"  # RE2: spaces, no-break and narrow no-break spaces
+NORM_KEY = "lower(strip_accents(regexp_replace(trim(CAST({x} AS VARCHAR)), '[\\s_\\-]+', ' ', 'g')))"
+
+_FMT_HUMAN = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "HH", "%M": "MM", "%S": "SS"}
+
+
+def human_format(fmt: str) -> str:
+    for k, v in _FMT_HUMAN.items():
+        fmt = fmt.replace(k, v)
+    return fmt
+
+
+@dataclass
+class Prepared:
+    """What a validation pass needs besides the chunk: bound parameters and lookup tables."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+class Validator:
+    """Compiles a source's validation to SQL once; runs it on each staged chunk."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, dataset: Dataset, source: Source,
+                 resolver: Resolver) -> None:
+        self.con = con
+        self.ds = dataset
+        self.src = source
+        self.resolver = resolver
+        self._codes_registered = False
+
+    # ---------------------------------------------------------------- lookups
+    def _register_codes(self) -> None:
+        if self._codes_registered:
+            return
+        for col in self.ds.columns:
+            if col.kind != "code" or col.name not in self.src.columns:
+                continue
+            assert col.codes is not None
+            raws, codes = [], []
+            for code, synonyms in col.codes.items():
+                for s in (code, *synonyms):
+                    raws.append(s)
+                    codes.append(code)
+            t = pa.table({"raw": raws, "code": codes})
+            self.con.register("_codes_src", t)
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {q('_codes_' + col.name)} AS "
+                f"SELECT DISTINCT {NORM_KEY.format(x='raw')} AS key, code FROM _codes_src"
+            ).fetchall()
+            self.con.unregister("_codes_src")
+        self._codes_registered = True
+
+    def _scope_expr(self, stage_cols: set[str]) -> str:
+        if self.src.wilaya_column:
+            return f"NULLIF(trim(CAST(s.{q(self.src.wilaya_column)} AS VARCHAR)), '')"
+        if SCOPE in stage_cols:
+            return f"s.{q(SCOPE)}"
+        return "CAST(NULL AS VARCHAR)"
+
+    def _register_communes(self, column: str, scope_sql: str) -> None:
+        pairs = self.con.execute(
+            f"SELECT DISTINCT NULLIF(trim(CAST(s.{q(column)} AS VARCHAR)), '') AS raw, "
+            f"{scope_sql} AS scope FROM {STAGE} s"
+        ).fetchall()
+        res = self.resolver.resolve_many(pairs)
+        raw, scope, code, status, cands = [], [], [], [], []
+        for (r, sc), resolution in res.items():
+            raw.append(r)
+            scope.append(sc)
+            code.append(resolution.commune_code)
+            status.append(resolution.status)
+            cands.append("; ".join(resolution.candidates) if resolution.candidates else None)
+        t = pa.table({"raw": pa.array(raw, pa.string()), "scope": pa.array(scope, pa.string()),
+                      "code": pa.array(code, pa.string()), "status": pa.array(status, pa.string()),
+                      "candidates": pa.array(cands, pa.string())})
+        self.con.register("_communes_src", t)
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _communes AS SELECT * FROM _communes_src").fetchall()
+        self.con.unregister("_communes_src")
+
+    # ---------------------------------------------------------------- parsing
+    def _parse(self, col: Column, src_col: str, stype: str, params: dict[str, Any]) -> tuple[str, str, str]:
+        """(parsed expression, problem code, expected text) for one column."""
+        x = f"s.{q(src_col)}"
+        text = f"NULLIF(trim(CAST({x} AS VARCHAR)), '')"
+        typed_num = stype.startswith(("BIGINT", "INTEGER", "DOUBLE", "DECIMAL", "FLOAT", "HUGEINT",
+                                      "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER"))
+        typed_time = stype.startswith(("TIMESTAMP", "DATE"))
+        if col.kind in ("text",):
+            return text, "missing", "a value"
+        if col.kind == "int":
+            if typed_num:
+                return f"CASE WHEN {x} = floor({x}) THEN TRY_CAST({x} AS BIGINT) END", "bad_number", "a whole number"
+            return (f"TRY_CAST(regexp_replace({text}, {SPACES}, '', 'g') AS BIGINT)",
+                    "bad_number", "a whole number")
+        if col.kind == "decimal":
+            if typed_num:
+                return f"TRY_CAST({x} AS {col.type})", "bad_number", "a number"
+            cleaned = f"regexp_replace({text}, {SPACES}, '', 'g')"
+            if self.src.thousands.strip():
+                cleaned = f"replace({cleaned}, {_lit_param(params, self.src.thousands.strip())}, '')"
+            if self.src.decimal == ",":
+                cleaned = f"replace({cleaned}, ',', '.')"
+                expected = "a number with a decimal comma (1234,50)"
+            else:
+                expected = "a number with a decimal point (1234.50)"
+            return f"TRY_CAST({cleaned} AS {col.type})", "bad_number", expected
+        if col.kind == "date":
+            if typed_time:
+                return f"CAST({x} AS DATE)", "bad_date", "a date"
+            fmts = self._formats(self.src.date_formats)
+            return (f"CAST(TRY_STRPTIME({text}, {_lit_param(params, fmts)}) AS DATE)", "bad_date",
+                    "a date as " + " or ".join(human_format(f) for f in fmts))
+        if col.kind == "timestamp":
+            if stype.startswith("TIMESTAMP WITH TIME ZONE"):
+                return f"timezone('UTC', {x})", "bad_timestamp", "a date and time"
+            if typed_time:
+                parsed = f"CAST({x} AS TIMESTAMP)"
+            elif self.src.timestamp_formats:
+                fmts = self._formats(self.src.timestamp_formats)
+                parsed = f"TRY_STRPTIME({text}, {_lit_param(params, fmts)})"
+            else:
+                parsed = f"TRY_CAST({text} AS TIMESTAMP)"
+            if self.src.timezone != "UTC":
+                parsed = f"timezone('UTC', timezone({_lit_param(params, self.src.timezone)}, {parsed}))"
+            fmts_h = (" or ".join(human_format(f) for f in self.src.timestamp_formats)
+                      if self.src.timestamp_formats else "yyyy-mm-dd HH:MM[:SS]")
+            return parsed, "bad_timestamp", f"a date and time as {fmts_h}"
+        if col.kind == "code":
+            assert col.codes is not None
+            alias = q("c_" + col.name)
+            self._joins.append(f" LEFT JOIN {q('_codes_' + col.name)} {alias} ON {alias}.key = "
+                               f"{NORM_KEY.format(x=text)}")
+            return f"{alias}.code", "bad_code", "one of " + ", ".join(col.codes)
+        if col.kind == "service":
+            alias = q("sv_" + col.name)
+            self._joins.append(f" LEFT JOIN dim_service {alias} ON {alias}.service_code = upper({text})")
+            return f"{alias}.service_code", "unknown_service", "a service code of dim_service"
+        if col.kind == "commune":
+            return "cm.code", "unknown_commune", "an ONS code, postal code or commune name"
+        raise ValueError(f"unknown column kind {col.kind}")
+
+    def _formats(self, fmts: list[str]) -> list[str]:
+        out = list(fmts)
+        if self.src.connector in ("excel", "sql"):
+            # native date cells / typed columns arrive as ISO text when a column mixes types
+            for iso in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+                if iso not in out:
+                    out.append(iso)
+        return out
+
+    def compile(self) -> Prepared:
+        self._register_codes()
+        stage_types = dict(self.con.execute(f"SELECT column_name, column_type FROM "
+                                            f"(DESCRIBE {STAGE})").fetchall())
+        stage_cols = set(stage_types)
+        scope_sql = self._scope_expr(stage_cols)
+        params: dict[str, Any] = {}
+        self._joins: list[str] = []
+        selects = [f"s.{q(ROW)} AS {q(ROW)}"]
+        problems: list[str] = []
+        commune_src = None
+        for col in self.ds.columns:
+            src_col = self.src.columns.get(col.name)
+            if src_col is None:
+                selects.append(f"CAST(NULL AS {col.type}) AS {q(col.name)}")
+                continue
+            x = f"s.{q(src_col)}"
+            present = (f"(NULLIF(trim(CAST({x} AS VARCHAR)), '') IS NOT NULL)")
+            expr, code, expected = self._parse(col, src_col, stage_types[src_col], params)
+            if col.kind == "commune":
+                commune_src = src_col
+            selects.append(f"CAST({expr} AS {col.type}) AS {q(col.name)}")
+            label = f"column {src_col!r}"
+            # missing value
+            if col.required or col.name in self.ds.key:
+                problems.append(
+                    f"CASE WHEN NOT {present} THEN {{'code': 'missing', 'column': {_lit_param(params, src_col)}, "
+                    f"'message': {_lit_param(params, f'{label} is empty (required)')}}} END"
+                )
+            if col.kind == "text":
+                continue
+            if col.kind == "commune":
+                problems.append(
+                    f"CASE WHEN {present} AND cm.status = 'ambiguous' THEN {{'code': 'ambiguous_commune', "
+                    f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, label + ': commune ')} "
+                    f"|| to_json(CAST({x} AS VARCHAR)) || ' is ambiguous; candidates: ' || coalesce(cm.candidates, '')}} "
+                    f"WHEN {present} AND (cm.status IS NULL OR cm.status <> 'ok') THEN {{'code': 'unknown_commune', "
+                    f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, label + ': unknown commune ')} "
+                    f"|| to_json(CAST({x} AS VARCHAR)) || coalesce(' (' || "
+                    f"CASE WHEN {scope_sql} IS NOT NULL THEN 'in wilaya ' || {scope_sql} || ', ' ELSE '' END "
+                    f"|| 'closest: ' || cm.candidates || ')', '') "
+                    f"|| '; expected {expected}'}} END"
+                )
+                continue
+            problems.append(
+                f"CASE WHEN {present} AND ({expr}) IS NULL THEN {{'code': {_lit_param(params, code)}, "
+                f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, label + ': expected ' + expected + ', got ')} "
+                f"|| to_json(CAST({x} AS VARCHAR))}} END"
+            )
+            if col.min is not None or col.max is not None:
+                conds = []
+                if col.min is not None:
+                    conds.append(f"({expr}) < {float(col.min)!r}")
+                if col.max is not None:
+                    conds.append(f"({expr}) > {float(col.max)!r}")
+                rng = (f"at least {col.min:g}" if col.max is None else
+                       f"between {col.min:g} and {col.max:g}" if col.min is not None else
+                       f"at most {col.max:g}")
+                rcode = "negative_amount" if col.min == 0 and col.max is None else "out_of_range"
+                problems.append(
+                    f"CASE WHEN {' OR '.join(conds)} THEN {{'code': {_lit_param(params, rcode)}, "
+                    f"'column': {_lit_param(params, src_col)}, "
+                    f"'message': {_lit_param(params, f'{label}: expected a value {rng}, got ')} "
+                    f"|| to_json(CAST({x} AS VARCHAR))}} END"
+                )
+        join = "".join(self._joins)
+        if commune_src is not None:
+            self._register_communes(commune_src, scope_sql)
+            join += (f" LEFT JOIN _communes cm ON coalesce(cm.raw, '') = "
+                     f"coalesce(NULLIF(trim(CAST(s.{q(commune_src)} AS VARCHAR)), ''), '') "
+                     f"AND coalesce(cm.scope, '') = coalesce({scope_sql}, '')")
+        plist = "list_filter([" + ", ".join(problems) + "], lambda p: p IS NOT NULL)" if problems else "[]"
+        cand = "cm.candidates" if commune_src is not None else "CAST(NULL AS VARCHAR)"
+        sql = (f"CREATE OR REPLACE TEMP TABLE {PARSED} AS SELECT {', '.join(selects)}, "
+               f"{plist} AS _problems, {cand} AS _candidates FROM {STAGE} s{join}")
+        return Prepared(sql, params)
+
+    def rules_sql(self) -> Prepared:
+        """Second pass: dataset rules over parsed values."""
+        params: dict[str, Any] = {}
+        checks = []
+        for rule in self.ds.rules:
+            if not all(c in self.src.columns or c in self.ds.column_names for c in rule.columns):
+                continue
+            col = rule.columns[0]
+            src_col = self.src.columns.get(col, col)
+            checks.append(
+                f"CASE WHEN NOT ({rule.sql}) THEN {{'code': {_lit_param(params, rule.name)}, "
+                f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, rule.reason)}}} END"
+            )
+        if not checks:
+            return Prepared("", {})
+        sql = (f"UPDATE {PARSED} SET _problems = list_concat(_problems, list_filter(["
+               + ", ".join(checks) + "], lambda p: p IS NOT NULL)) WHERE len(_problems) = 0")
+        return Prepared(sql, params)
+
+    def run(self) -> None:
+        prepared = self.compile()
+        self.con.execute(prepared.sql, prepared.params).fetchall()
+        rules = self.rules_sql()
+        if rules.sql:
+            self.con.execute(rules.sql, rules.params).fetchall()
+
+
+def _lit_param(params: dict[str, Any], value: Any) -> str:
+    """Bind ``value`` as a named parameter and return its placeholder."""
+    for k, v in params.items():
+        if v == value and type(v) is type(value):
+            return f"${k}"
+    name = f"p{len(params)}"
+    params[name] = value
+    return f"${name}"
