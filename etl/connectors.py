@@ -421,7 +421,7 @@ def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
         merged = list(sheet.merged_cell_ranges or [])
         sheet_loc = f"{location} [{name}]"
         try:
-            hdr_row, data_start, header = _find_header(rows, merged, wanted)
+            hdr_row, data_start, header = _find_header(rows, merged, wanted, src.header_row)
             mapping = match_columns(wanted, header, source=src.name, location=sheet_loc,
                                     where=f"header (row {hdr_row + 1})")
         except SourceError as e:
@@ -452,7 +452,8 @@ def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
         )
 
 
-def _find_header(rows: list[list[Any]], merged: list[Any], wanted: list[str]) -> tuple[int, int, list[str]]:
+def _find_header(rows: list[list[Any]], merged: list[Any], wanted: list[str],
+                 header_row: int | None = None) -> tuple[int, int, list[str]]:
     """Find the header row: the one (possibly two, with merged parent cells) naming most columns."""
     spans: dict[tuple[int, int], tuple[int, int, int, int]] = {}
     for rng in merged:
@@ -462,7 +463,10 @@ def _find_header(rows: list[list[Any]], merged: list[Any], wanted: list[str]) ->
                 spans[(r, c)] = (r0, c0, r1, c1)
     targets = {_fold(w) for w in wanted}
     best = (-1, 0, 0, [])
-    for r in range(min(_HEADER_SCAN, len(rows))):
+    scan = [header_row - 1] if header_row else range(min(_HEADER_SCAN, len(rows)))
+    for r in scan:
+        if r >= len(rows):
+            break
         width = len(rows[r])
         names: list[str] = []
         two_rows = False
@@ -483,7 +487,7 @@ def _find_header(rows: list[list[Any]], merged: list[Any], wanted: list[str]) ->
     score, r, start, names = best
     if score <= 0:
         raise SourceError(
-            f"no header row found in the first {_HEADER_SCAN} rows",
+            f"no header row found {'at row ' + str(header_row) if header_row else f'in the first {_HEADER_SCAN} rows'}",
             expected="a row naming the columns " + ", ".join(repr(w) for w in wanted),
         )
     return r, start, names

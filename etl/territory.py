@@ -130,7 +130,8 @@ class Reference:
         if table not in _TABLES:
             raise KeyError(f"{table!r} is not a territorial table (expected one of {sorted(_TABLES)})")
         columns = [col[0] for col in DIMENSIONS[table]]
-        return [{k: asdict(item)[k] for k in columns} for item in getattr(self, _TABLES[table])]
+        dicts = (asdict(item) for item in getattr(self, _TABLES[table]))  # once per item
+        return [{k: d[k] for k in columns} for d in dicts]
 
 
 # --------------------------------------------------------------------------- normalisation
