@@ -80,6 +80,7 @@ class Loader:
         self.resolver = Resolver()
         self.progress = progress or (lambda _msg, _n: None)
         self._seq = 0
+        self._validators: dict[str, Validator] = {}
 
     # ------------------------------------------------------------------ state
     def _file_checksum(self, source: str, location: str) -> str | None:
@@ -162,6 +163,7 @@ class Loader:
                 self.con.execute("ROLLBACK").fetchall()
             except duckdb.Error:
                 pass
+            self._validators.clear()  # their lookup tables were created in the rolled-back transaction
             msg = str(e) if isinstance(e, EtlError) else f"{type(e).__name__}: {e}"
             if not isinstance(e, EtlError):
                 log.exception("batch %s failed", batch_id)
@@ -215,7 +217,10 @@ class Loader:
         con.register("_chunk", chunk.table)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM _chunk").fetchall()
         con.unregister("_chunk")
-        Validator(con, ds, src, self.resolver).run()
+        validator = self._validators.get(src.name)
+        if validator is None:
+            validator = self._validators[src.name] = Validator(con, ds, src, self.resolver)
+        validator.run()
         # quarantine
         raw = "to_json(s)"
         con.execute(

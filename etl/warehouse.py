@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import yaml
 from filelock import FileLock, Timeout
 
@@ -92,10 +93,16 @@ def refresh_reference(con: duckdb.DuckDBPyConnection) -> None:
     for table, rows in tables.items():
         cols = [c for c, _, _ in DIMENSIONS[table]]
         con.execute(f"DELETE FROM {table}").fetchall()
-        con.executemany(
-            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-            [[r[c] for c in cols] for r in rows],
-        ).fetchall()
+        # One INSERT … SELECT from an Arrow table: executemany costs ~3 s for 1541 communes,
+        # which every load paid.
+        data = pa.table({c: [r[c] for r in rows] for c in cols})
+        con.register("_dim_rows", data)
+        try:
+            con.execute(
+                f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _dim_rows"
+            ).fetchall()
+        finally:
+            con.unregister("_dim_rows")
 
 
 def _next_path(path: Path) -> Path:
