@@ -133,6 +133,19 @@ def _column_array(values: list[Any]) -> pa.Array:
         return pa.array([None if v is None else _text(v) for v in vals], type=pa.string())
 
 
+def _sql_column_array(values: list[Any]) -> pa.Array:
+    """Fast path for database columns (one type per column): Arrow infers it directly."""
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return _column_array(values)  # SQLite's dynamic typing: a column mixing types
+    if pa.types.is_null(arr.type):
+        return arr.cast(pa.string())
+    if pa.types.is_time(arr.type) or pa.types.is_duration(arr.type):
+        return _column_array(values)
+    return arr
+
+
 def _text(v: Any) -> str:
     if isinstance(v, (dt.datetime, dt.date, dt.time)):
         return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
@@ -385,7 +398,12 @@ def _file_unit(config: Config, src: Source, path: Path,
     location = config.display(path)
     if not path.exists():
         raise SourceError("file not found", source=src.name, location=location)
-    return Unit(location=location, checksum=sha256_file(path),
+    try:
+        checksum = sha256_file(path)
+    except OSError as e:  # a directory, no permission, I/O error: not a traceback
+        raise SourceError(f"cannot read the file: {e.strerror or e}", source=src.name,
+                          location=location, expected="a readable file") from None
+    return Unit(location=location, checksum=checksum,
                 chunks=lambda: reader(src, path, location), path=path)
 
 
@@ -428,7 +446,10 @@ def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
             if src.sheets is None:
                 # without an explicit sheet pattern, sheets without the table are notes
                 log.info("%s: no data table (%s)", sheet_loc, e)
-                first_error = first_error or e
+                # a sheet whose header was found but lacks a column says more than a notes sheet
+                if first_error is None or (first_error.message.startswith("no header row")
+                                           and not e.message.startswith("no header row")):
+                    first_error = e
                 continue
             raise
         found_any = True
@@ -446,6 +467,8 @@ def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
         t = pa.Table.from_arrays(arrays, names=[ROW, *cols])
         yield Chunk(_with_scope(t, scope), sheet_loc)
     if not found_any and first_error is not None:
+        if not first_error.message.startswith("no header row"):
+            raise first_error  # names the sheet, its header row and the missing column
         raise SourceError(
             "no sheet holds the expected table", source=src.name, location=location,
             expected=f"{first_error.message} ({first_error.expected})",
@@ -553,7 +576,7 @@ def _sql_chunks(src: Source, url: str, location: str, state: dict[str, Any]) -> 
             for part in result.partitions():
                 columns = list(zip(*part))
                 arrays = [pa.array(range(read + 1, read + 1 + len(part)), type=pa.int64())]
-                arrays += [_column_array(list(col)) for col in columns]
+                arrays += [_sql_column_array(list(col)) for col in columns]
                 read += len(part)
                 if wm_idx is not None:
                     top = max((v for v in columns[wm_idx] if v is not None), default=None)
@@ -586,6 +609,48 @@ def _bind_watermark(column: Any, value: str) -> Any:
     if isinstance(column.type, (sa.Integer, sa.Numeric)):
         return float(value) if "." in value else int(value)
     return value
+
+
+def prefetch(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """Read the next chunk in a background thread while the caller loads the current one.
+
+    Reading (database fetch, CSV parse, Excel decode) and loading (DuckDB) overlap on two
+    cores. An exception of the reader is re-raised in the caller, in order.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(("chunk", chunk), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as e:  # noqa: BLE001 — handed to the consumer
+            q.put(("error", e))
+
+    t = threading.Thread(target=work, name="etl-prefetch", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=5)
 
 
 def units(config: Config, src: Source, watermark: str | None = None) -> list[Unit]:

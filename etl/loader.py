@@ -123,7 +123,7 @@ class Loader:
         self.con.execute("BEGIN TRANSACTION").fetchall()
         try:
             before = self._count(ds.table)
-            for chunk in unit.chunks():
+            for chunk in connectors.prefetch(unit.chunks()):
                 self._load_chunk(batch_id, src, ds, chunk, counts, reasons)
                 self.progress(unit.location, chunk.rows_read)
             after = self._count(ds.table)
