@@ -129,7 +129,10 @@ class Validator:
         if col.kind == "int":
             if typed_num:
                 return f"CASE WHEN {x} = floor({x}) THEN TRY_CAST({x} AS BIGINT) END", "bad_number", "a whole number"
-            return (f"TRY_CAST(regexp_replace({text}, {SPACES}, '', 'g') AS BIGINT)",
+            # digits only: TRY_CAST alone rounds '4.5' to 5 and reads '1e3' or '0x10'
+            digits = f"regexp_replace({text}, {SPACES}, '', 'g')"
+            return (f"CASE WHEN regexp_full_match({digits}, '[+-]?[0-9]+') "
+                    f"THEN TRY_CAST({digits} AS BIGINT) END",
                     "bad_number", "a whole number")
         if col.kind == "decimal":
             if typed_num:
@@ -137,12 +140,16 @@ class Validator:
             cleaned = f"regexp_replace({text}, {SPACES}, '', 'g')"
             if self.src.thousands.strip():
                 cleaned = f"replace({cleaned}, {_lit_param(params, self.src.thousands.strip())}, '')"
+            # only digits and the declared decimal mark: "1.250" under a decimal comma is
+            # not silently read as 1.25, nor "1,5" under a decimal point as 15
             if self.src.decimal == ",":
-                cleaned = f"replace({cleaned}, ',', '.')"
-                expected = "a number with a decimal comma (1234,50)"
+                shape, expected = "[+-]?[0-9]+(,[0-9]+)?", "a number with a decimal comma (1234,50)"
+                cleaned_num = f"replace({cleaned}, ',', '.')"
             else:
-                expected = "a number with a decimal point (1234.50)"
-            return f"TRY_CAST({cleaned} AS {col.type})", "bad_number", expected
+                shape, expected = "[+-]?[0-9]+(\\.[0-9]+)?", "a number with a decimal point (1234.50)"
+                cleaned_num = cleaned
+            return (f"CASE WHEN regexp_full_match({cleaned}, {_lit_param(params, shape)}) "
+                    f"THEN TRY_CAST({cleaned_num} AS {col.type}) END", "bad_number", expected)
         if col.kind == "date":
             if typed_time:
                 return f"CAST({x} AS DATE)", "bad_date", "a date"
