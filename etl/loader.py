@@ -214,9 +214,16 @@ class Loader:
                 reasons[b.code] = reasons.get(b.code, 0) + 1
         if chunk.table.num_rows == 0:
             return
-        con.register("_chunk", chunk.table)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM _chunk").fetchall()
-        con.unregister("_chunk")
+        # the chunk is scanned in place (Arrow, zero copy) as the staging relation
+        con.register(STAGE, chunk.table)
+        try:
+            self._validate_and_merge(batch_id, src, ds, chunk, counts, reasons)
+        finally:
+            con.unregister(STAGE)
+
+    def _validate_and_merge(self, batch_id: str, src: Source, ds: Dataset, chunk: Chunk,
+                            counts: dict[str, int], reasons: dict[str, int]) -> None:
+        con = self.con
         validator = self._validators.get(src.name)
         if validator is None:
             validator = self._validators[src.name] = Validator(con, ds, src, self.resolver)
@@ -247,11 +254,16 @@ class Loader:
         keys = ", ".join(q(k) for k in ds.key)
         order = (f"{q(ds.version_column)} DESC NULLS LAST, " if ds.version_column else "") + f"{q(ROW)} DESC"
         cols = ", ".join(q(c) for c in ds.column_names)
+        # most chunks repeat no key: then the (costly) window that keeps the last version is skipped
+        repeated = con.execute(
+            f"SELECT count(*) - count(DISTINCT ({keys})) FROM {PARSED} WHERE len(_problems) = 0"
+        ).fetchall()[0][0]
+        dedupe = (f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
+                  if repeated else "")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT {cols}, "
             f"$batch AS _batch_id, $source AS _source, $location AS _location, {q(ROW)} AS _row "
-            f"FROM {PARSED} WHERE len(_problems) = 0 "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1",
+            f"FROM {PARSED} WHERE len(_problems) = 0{dedupe}",
             {"batch": batch_id, "source": src.name, "location": chunk.location},
         ).fetchall()
         n_incoming = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]

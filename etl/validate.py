@@ -174,8 +174,7 @@ class Validator:
         if col.kind == "code":
             assert col.codes is not None
             alias = q("c_" + col.name)
-            self._joins.append(f" LEFT JOIN {q('_codes_' + col.name)} {alias} ON {alias}.key = "
-                               f"{NORM_KEY.format(x=text)}")
+            self._joins.append(f" LEFT JOIN {q('_map_' + col.name)} {alias} ON {alias}.raw = {text}")
             return f"{alias}.code", "bad_code", "one of " + ", ".join(col.codes)
         if col.kind == "service":
             alias = q("sv_" + col.name)
@@ -195,6 +194,9 @@ class Validator:
         return out
 
     def compile(self) -> Prepared:
+        """One statement: an inner query parses every column once (``r$i`` raw text, then the
+        typed value under the warehouse column's name); the outer query lists the problems,
+        building the list only for rows that have one."""
         self._register_codes()
         stage_types = dict(self.con.execute(f"SELECT column_name, column_type FROM "
                                             f"(DESCRIBE {STAGE})").fetchall())
@@ -202,62 +204,72 @@ class Validator:
         scope_sql = self._scope_expr(stage_cols)
         params: dict[str, Any] = {}
         self._joins: list[str] = []
-        selects = [f"s.{q(ROW)} AS {q(ROW)}"]
-        problems: list[str] = []
+        inner = [f"s.{q(ROW)} AS {q(ROW)}"]
+        outer = [q(ROW)]
+        ok: list[str] = []          # conjunction: the row has no column problem
+        problems: list[str] = []    # one CASE per possible problem, NULL when absent
         commune_src = None
-        for col in self.ds.columns:
+        for i, col in enumerate(self.ds.columns):
             src_col = self.src.columns.get(col.name)
             if src_col is None:
-                selects.append(f"CAST(NULL AS {col.type}) AS {q(col.name)}")
+                outer.append(f"CAST(NULL AS {col.type}) AS {q(col.name)}")
                 continue
             x = f"s.{q(src_col)}"
-            present = (f"(NULLIF(trim(CAST({x} AS VARCHAR)), '') IS NOT NULL)")
+            raw = q(f"r${i}")
+            if col.kind == "code":
+                self._register_code_map(col, src_col)
             expr, code, expected = self._parse(col, src_col, stage_types[src_col], params)
             if col.kind == "commune":
                 commune_src = src_col
-            selects.append(f"CAST({expr} AS {col.type}) AS {q(col.name)}")
+            inner.append(f"NULLIF(trim(CAST({x} AS VARCHAR)), '') AS {raw}")
+            inner.append(f"CAST({expr} AS {col.type}) AS {q(col.name)}")
+            outer.append(q(col.name))
+            v = q(col.name)
             label = f"column {src_col!r}"
-            # missing value
+            got = f"to_json({raw})"
             if col.required or col.name in self.ds.key:
+                ok.append(f"{raw} IS NOT NULL")
                 problems.append(
-                    f"CASE WHEN NOT {present} THEN {{'code': 'missing', 'column': {_lit_param(params, src_col)}, "
+                    f"CASE WHEN {raw} IS NULL THEN {{'code': 'missing', 'column': {_lit_param(params, src_col)}, "
                     f"'message': {_lit_param(params, f'{label} is empty (required)')}}} END"
                 )
             if col.kind == "text":
                 continue
             if col.kind == "commune":
+                ok.append(f"({raw} IS NULL OR cm_status = 'ok')")
                 problems.append(
-                    f"CASE WHEN {present} AND cm.status = 'ambiguous' THEN {{'code': 'ambiguous_commune', "
+                    f"CASE WHEN {raw} IS NOT NULL AND cm_status = 'ambiguous' THEN {{'code': 'ambiguous_commune', "
                     f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, label + ': commune ')} "
-                    f"|| to_json(CAST({x} AS VARCHAR)) || ' is ambiguous; candidates: ' || coalesce(cm.candidates, '')}} "
-                    f"WHEN {present} AND (cm.status IS NULL OR cm.status <> 'ok') THEN {{'code': 'unknown_commune', "
+                    f"|| {got} || ' is ambiguous; candidates: ' || coalesce(_candidates, '')}} "
+                    f"WHEN {raw} IS NOT NULL AND (cm_status IS NULL OR cm_status <> 'ok') THEN {{'code': 'unknown_commune', "
                     f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, label + ': unknown commune ')} "
-                    f"|| to_json(CAST({x} AS VARCHAR)) || coalesce(' (' || "
-                    f"CASE WHEN {scope_sql} IS NOT NULL THEN 'in wilaya ' || {scope_sql} || ', ' ELSE '' END "
-                    f"|| 'closest: ' || cm.candidates || ')', '') "
-                    f"|| '; expected {expected}'}} END"
+                    f"|| {got} || coalesce(' (' || CASE WHEN _scope_v IS NOT NULL THEN 'in wilaya ' || _scope_v "
+                    f"|| ', ' ELSE '' END || 'closest: ' || _candidates || ')', '') "
+                    f"|| {_lit_param(params, '; expected ' + expected)}}} END"
                 )
                 continue
+            ok.append(f"({raw} IS NULL OR {v} IS NOT NULL)")
             problems.append(
-                f"CASE WHEN {present} AND ({expr}) IS NULL THEN {{'code': {_lit_param(params, code)}, "
-                f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, label + ': expected ' + expected + ', got ')} "
-                f"|| to_json(CAST({x} AS VARCHAR))}} END"
+                f"CASE WHEN {raw} IS NOT NULL AND {v} IS NULL THEN {{'code': {_lit_param(params, code)}, "
+                f"'column': {_lit_param(params, src_col)}, "
+                f"'message': {_lit_param(params, label + ': expected ' + expected + ', got ')} || {got}}} END"
             )
             if col.min is not None or col.max is not None:
                 conds = []
                 if col.min is not None:
-                    conds.append(f"({expr}) < {float(col.min)!r}")
+                    conds.append(f"{v} < {_lit_param(params, float(col.min))}")
                 if col.max is not None:
-                    conds.append(f"({expr}) > {float(col.max)!r}")
+                    conds.append(f"{v} > {_lit_param(params, float(col.max))}")
+                bad = " OR ".join(conds)
                 rng = (f"at least {col.min:g}" if col.max is None else
                        f"between {col.min:g} and {col.max:g}" if col.min is not None else
                        f"at most {col.max:g}")
                 rcode = "negative_amount" if col.min == 0 and col.max is None else "out_of_range"
+                ok.append(f"NOT coalesce({bad}, false)")
                 problems.append(
-                    f"CASE WHEN {' OR '.join(conds)} THEN {{'code': {_lit_param(params, rcode)}, "
+                    f"CASE WHEN {bad} THEN {{'code': {_lit_param(params, rcode)}, "
                     f"'column': {_lit_param(params, src_col)}, "
-                    f"'message': {_lit_param(params, f'{label}: expected a value {rng}, got ')} "
-                    f"|| to_json(CAST({x} AS VARCHAR))}} END"
+                    f"'message': {_lit_param(params, f'{label}: expected a value {rng}, got ')} || {got}}} END"
                 )
         join = "".join(self._joins)
         if commune_src is not None:
@@ -265,37 +277,45 @@ class Validator:
             join += (f" LEFT JOIN _communes cm ON coalesce(cm.raw, '') = "
                      f"coalesce(NULLIF(trim(CAST(s.{q(commune_src)} AS VARCHAR)), ''), '') "
                      f"AND coalesce(cm.scope, '') = coalesce({scope_sql}, '')")
-        plist = "list_filter([" + ", ".join(problems) + "], lambda p: p IS NOT NULL)" if problems else "[]"
-        cand = "cm.candidates" if commune_src is not None else "CAST(NULL AS VARCHAR)"
-        sql = (f"CREATE OR REPLACE TEMP TABLE {PARSED} AS SELECT {', '.join(selects)}, "
-               f"{plist} AS _problems, {cand} AS _candidates FROM {STAGE} s{join}")
-        return Prepared(sql, params)
-
-    def rules_sql(self) -> Prepared:
-        """Second pass: dataset rules over parsed values."""
-        params: dict[str, Any] = {}
-        checks = []
+            inner += ["cm.status AS cm_status", "cm.candidates AS _candidates", f"{scope_sql} AS _scope_v"]
+        else:
+            inner += ["CAST(NULL AS VARCHAR) AS _candidates"]
+        # dataset rules, over parsed values, for rows whose columns are all fine
+        rule_ok, rule_problems = [], []
         for rule in self.ds.rules:
             if not all(c in self.src.columns or c in self.ds.column_names for c in rule.columns):
                 continue
-            col = rule.columns[0]
-            src_col = self.src.columns.get(col, col)
-            checks.append(
+            src_col = self.src.columns.get(rule.columns[0], rule.columns[0])
+            rule_ok.append(f"coalesce({rule.sql}, true)")
+            rule_problems.append(
                 f"CASE WHEN NOT ({rule.sql}) THEN {{'code': {_lit_param(params, rule.name)}, "
                 f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, rule.reason)}}} END"
             )
-        if not checks:
-            return Prepared("", {})
-        sql = (f"UPDATE {PARSED} SET _problems = list_concat(_problems, list_filter(["
-               + ", ".join(checks) + "], lambda p: p IS NOT NULL)) WHERE len(_problems) = 0")
+        cols_ok = " AND ".join(ok) or "true"
+        rules_ok = " AND ".join(rule_ok) or "true"
+
+        def plist(items: list[str]) -> str:
+            return "list_filter([" + ", ".join(items) + "], lambda p: p IS NOT NULL)" if items else "[]"
+
+        problems_sql = (f"CASE WHEN ({cols_ok}) AND ({rules_ok}) THEN [] "
+                        f"WHEN ({cols_ok}) THEN {plist(rule_problems)} ELSE {plist(problems)} END")
+        sql = (f"CREATE OR REPLACE TEMP TABLE {PARSED} AS SELECT {', '.join(outer)}, "
+               f"{problems_sql} AS _problems, _candidates "
+               f"FROM (SELECT {', '.join(inner)} FROM {STAGE} s{join})")
         return Prepared(sql, params)
+
+    def _register_code_map(self, col: Column, src_col: str) -> None:
+        """Map this chunk's distinct raw values of a coded column to their code (or NULL)."""
+        text = f"NULLIF(trim(CAST(s.{q(src_col)} AS VARCHAR)), '')"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {q('_map_' + col.name)} AS "
+            f"SELECT r.raw, c.code FROM (SELECT DISTINCT {text} AS raw FROM {STAGE} s) r "
+            f"LEFT JOIN {q('_codes_' + col.name)} c ON c.key = {NORM_KEY.format(x='r.raw')}"
+        ).fetchall()
 
     def run(self) -> None:
         prepared = self.compile()
         self.con.execute(prepared.sql, prepared.params).fetchall()
-        rules = self.rules_sql()
-        if rules.sql:
-            self.con.execute(rules.sql, rules.params).fetchall()
 
 
 def _lit_param(params: dict[str, Any], value: Any) -> str:

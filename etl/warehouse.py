@@ -45,10 +45,9 @@ def ddl() -> list[str]:
             for c in ds.columns
         ]
         cols += [f"{n} {t}" for n, t, _ in LINEAGE_COLUMNS]
-        stmts.append(
-            f"CREATE TABLE IF NOT EXISTS {ds.table} ({', '.join(cols)}, "
-            f"PRIMARY KEY ({', '.join(ds.key)}))"
-        )
+        # No PRIMARY KEY index: the merge keeps one row per key (tests check it), and an ART
+        # index over millions of keys doubled the cost of every load.
+        stmts.append(f"CREATE TABLE IF NOT EXISTS {ds.table} ({', '.join(cols)})")
     # Budget by quarter, derived from the wide fact (one row per article and quarter).
     quarters = " UNION ALL ".join(
         f"SELECT commune_code, fiscal_year, {q} AS quarter, section, nature, chapitre, article, "
