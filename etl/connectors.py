@@ -547,6 +547,11 @@ def _sql_chunks(src: Source, url: str, location: str, state: dict[str, Any]) -> 
     import sqlalchemy as sa
 
     shown = _safe_url(url)
+    sqlite_file = re.match(r"^sqlite(?:\+\w+)?:///(?!:memory:)([^?]+)", url)
+    if sqlite_file and not Path(sqlite_file.group(1)).is_file():
+        # connecting would silently create an empty database
+        raise SourceError("database file not found", source=src.name, location=sqlite_file.group(1),
+                          expected="an existing SQLite file")
     try:
         engine = sa.create_engine(url)
     except Exception as e:

