@@ -280,6 +280,15 @@ def _unterminated_quote(base: Path) -> None:
     (base / "requests.csv").write_text(text, encoding="utf-8")
 
 
+def _sqlite_with_other_table(path: Path) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE requetes (id TEXT)")
+    con.commit()
+    con.close()
+
+
 def _truncated_xlsx(base: Path) -> None:
     write_budget(base / "budget_09.xlsx")
     data = (base / "budget_09.xlsx").read_bytes()
@@ -415,10 +424,14 @@ FILE_CASES = [
               "table": "demandes"},
              error=("environment variable MOUACHIR_TEST_UNSET_PASSWORD is not set",
                     "export MOUACHIR_TEST_UNSET_PASSWORD=")),
-    FileCase("sqlite_table_missing", lambda b: None,
+    FileCase("sqlite_file_missing", lambda b: None,
              {**{k: v for k, v in request_source().items() if k != "path"},
               "connector": "sql", "url": "sqlite:///apc.sqlite", "table": "demandes"},
-             error=("no table 'demandes'",)),
+             error=("database file not found", "apc.sqlite")),
+    FileCase("sqlite_table_missing", lambda b: _sqlite_with_other_table(b / "apc2.sqlite"),
+             {**{k: v for k, v in request_source().items() if k != "path"},
+              "connector": "sql", "url": "sqlite:///apc2.sqlite", "table": "demandes"},
+             error=("no table 'demandes'", "requetes")),
 ]
 
 
