@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -86,6 +87,7 @@ def export_csv(db: Path, table: str, columns: list[str], path: Path) -> int:
 
 
 def export_xlsx(db: Path, table: str, columns: list[str], path: Path, rows: int) -> int:
+    """The request table as a workbook (title row, header on row 3), first ``rows`` rows."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
@@ -99,6 +101,42 @@ def export_xlsx(db: Path, table: str, columns: list[str], path: Path, rows: int)
             r += 1
     wb.close()
     return r - 3
+
+
+def budget_workbook(demo_dir: Path, path: Path, rows: int) -> int:
+    """A budget workbook shaped like the demo's (title rows, two-row merged header, numeric
+    amounts), grown to ``rows`` data rows by repeating wilaya 16's lines over more years."""
+    import xlsxwriter
+    from python_calamine import CalamineWorkbook
+
+    src = CalamineWorkbook.from_path(str(demo_dir / "budget" / "budget_16.xlsx"))
+    sheet = src.get_sheet_by_name(next(n for n in src.sheet_names if n.startswith("Exercice")))
+    cells = sheet.to_python(skip_empty_area=False)
+    header = cells[:6]
+    data = [r for r in cells[6:] if any(r)]
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("Exercice 2025")
+    for r in range(4):
+        ws.write_row(r, 0, [v for v in header[r]])
+    top, sub = header[4], header[5]
+    for c in range(8):
+        ws.merge_range(4, c, 5, c, top[c])
+    for c0, c1 in ((8, 9), (10, 13), (14, 17)):
+        ws.merge_range(4, c0, 4, c1, top[c0])
+    ws.write_row(5, 8, sub[8:18])
+    r = 6
+    year = 2000
+    while r - 6 < rows:
+        year += 1
+        for rec in data:
+            if r - 6 >= rows:
+                break
+            rec = list(rec)
+            rec[1] = year  # Exercice: a new key for every repetition
+            ws.write_row(r, 0, [None if v == "" else v for v in rec])
+            r += 1
+    wb.close()
+    return r - 6
 
 
 def add_new_rows(db: Path, table: str, fraction: float) -> int:
@@ -144,7 +182,8 @@ def main() -> None:
     print(f"demo sources generated in {time.perf_counter() - t0:.1f} s ({args.requests:,} requests)", flush=True)
     cfg = yaml.safe_load((src / "sources.yaml").read_text(encoding="utf-8"))
     req = next(s for s in cfg["sources"] if s["dataset"] == "requests")
-    db = src / "requests.sqlite"
+    db = work / "requests.sqlite"
+    shutil.copyfile(src / "requests.sqlite", db)  # the incremental step appends to it
     columns = list(dict.fromkeys(req["columns"].values()))
 
     def write_cfg(name: str, source: dict) -> Path:
@@ -178,12 +217,22 @@ def main() -> None:
         xlsx = work / "requests.xlsx"
         t = time.perf_counter()
         n = export_xlsx(db, req["table"], columns, xlsx, args.excel_rows)
-        print(f"  (xlsx export of {n:,} rows: {time.perf_counter() - t:.1f} s)", flush=True)
+        print(f"  (request workbook of {n:,} rows x {len(columns)} columns: {time.perf_counter() - t:.1f} s)", flush=True)
         wh = work / "excel.duckdb"
         wh.unlink(missing_ok=True)
         res = run_load(write_cfg("excel", {**base, "name": "bench-excel", "connector": "excel",
                                            "path": str(xlsx)}), wh)
-        record("excel requests, full load", res["read"], res)
+        record("excel requests (8 columns), full load", res["read"], res)
+        xlsx = work / "budget_16.xlsx"
+        t = time.perf_counter()
+        n = budget_workbook(src, xlsx, args.excel_rows)
+        print(f"  (budget workbook of {n:,} rows x 18 columns, merged header: "
+              f"{time.perf_counter() - t:.1f} s)", flush=True)
+        wh = work / "excel_budget.duckdb"
+        wh.unlink(missing_ok=True)
+        bud = next(s for s in cfg["sources"] if s["dataset"] == "budget")
+        res = run_load(write_cfg("excel_budget", {**bud, "name": "bench-budget", "path": str(xlsx)}), wh)
+        record("excel budget (18 columns), full load", res["read"], res)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     with open(out / "etl.jsonl", "a", encoding="utf-8") as fh:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import SourceError
@@ -119,18 +120,27 @@ def match_columns(
 
 
 def _column_array(values: list[Any]) -> pa.Array:
-    """Arrow array of raw values: typed when the values agree, else their text."""
-    vals = [None if (v is None or (isinstance(v, str) and not v.strip())) else v for v in values]
-    vals = [int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**53 else v for v in vals]
+    """Arrow array of raw cell values: typed when the values agree (numbers, dates), else text.
+
+    Blank cells become nulls. Integral floats stay floats here; the validation reads them as
+    whole numbers where a text or code is expected ("6100", not "6100.0").
+    """
     try:
-        arr = pa.array(vals)
-        if pa.types.is_null(arr.type):
-            return pa.array(vals, type=pa.string())
-        if pa.types.is_time(arr.type) or pa.types.is_duration(arr.type):
-            raise pa.ArrowInvalid("times as text")
-        return arr
+        arr = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-        return pa.array([None if v is None else _text(v) for v in vals], type=pa.string())
+        vals = [None if v == "" else v for v in values]  # blank cells among numbers or dates
+        try:
+            arr = pa.array(vals)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            return pa.array([None if v is None else _text(v) for v in vals], type=pa.string())
+    if pa.types.is_null(arr.type):
+        return arr.cast(pa.string())
+    if pa.types.is_time(arr.type) or pa.types.is_duration(arr.type):
+        return pa.array([None if v in (None, "") else _text(v) for v in values], type=pa.string())
+    if pa.types.is_string(arr.type):
+        blank = pc.equal(pc.utf8_trim_whitespace(arr), "")
+        return pc.if_else(blank, pa.scalar(None, pa.string()), arr)
+    return arr
 
 
 def _sql_column_array(values: list[Any]) -> pa.Array:
@@ -147,6 +157,8 @@ def _sql_column_array(values: list[Any]) -> pa.Array:
 
 
 def _text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return str(int(v))
     if isinstance(v, (dt.datetime, dt.date, dt.time)):
         return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
     if isinstance(v, bytes):
@@ -454,17 +466,19 @@ def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
             raise
         found_any = True
         idx = {w: header.index(f) for w, f in mapping.items()}
-        cols: dict[str, list[Any]] = {w: [] for w in mapping}
         numbers: list[int] = []
+        width = max(idx.values()) + 1
+        kept: list[list[Any]] = []
         for r in range(data_start, len(rows)):
             row = rows[r]
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+            # blank rows are not rows ("any" is the fast test; 0 and spaces need the slow one)
+            if not any(row) or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 continue
             numbers.append(r + 1)
-            for w, i in idx.items():
-                cols[w].append(row[i] if i < len(row) else None)
-        arrays = [pa.array(numbers, type=pa.int64())] + [_column_array(v) for v in cols.values()]
-        t = pa.Table.from_arrays(arrays, names=[ROW, *cols])
+            kept.append(row if len(row) >= width else row + [None] * (width - len(row)))
+        columns = list(zip(*kept)) if kept else [()] * width
+        arrays = [pa.array(numbers, type=pa.int64())] + [_column_array(list(columns[i])) for i in idx.values()]
+        t = pa.Table.from_arrays(arrays, names=[ROW, *idx])
         yield Chunk(_with_scope(t, scope), sheet_loc)
     if not found_any and first_error is not None:
         if not first_error.message.startswith("no header row"):

@@ -91,14 +91,14 @@ class Validator:
 
     def _scope_expr(self, stage_cols: set[str]) -> str:
         if self.src.wilaya_column:
-            return f"NULLIF(trim(CAST(s.{q(self.src.wilaya_column)} AS VARCHAR)), '')"
+            return self._text_sql(self.src.wilaya_column)
         if SCOPE in stage_cols:
             return f"s.{q(SCOPE)}"
         return "CAST(NULL AS VARCHAR)"
 
     def _register_communes(self, column: str, scope_sql: str) -> None:
         pairs = self.con.execute(
-            f"SELECT DISTINCT NULLIF(trim(CAST(s.{q(column)} AS VARCHAR)), '') AS raw, "
+            f"SELECT DISTINCT {self._text_sql(column)} AS raw, "
             f"{scope_sql} AS scope FROM {STAGE} s"
         ).fetchall()
         res = self.resolver.resolve_many(pairs)
@@ -116,11 +116,21 @@ class Validator:
         self.con.execute("CREATE OR REPLACE TEMP TABLE _communes AS SELECT * FROM _communes_src").fetchall()
         self.con.unregister("_communes_src")
 
+    def _text_sql(self, src_col: str) -> str:
+        """The trimmed text of a source value, NULL when blank. Numbers read from a workbook
+        as floats give their whole-number text when integral ("6100", not "6100.0")."""
+        x = f"s.{q(src_col)}"
+        stype = self._stage_types.get(src_col, "VARCHAR")
+        if stype in ("DOUBLE", "FLOAT"):
+            return (f"NULLIF(trim(CASE WHEN {x} = floor({x}) AND abs({x}) < 9e15 "
+                    f"THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) ELSE CAST({x} AS VARCHAR) END), '')")
+        return f"NULLIF(trim(CAST({x} AS VARCHAR)), '')"
+
     # ---------------------------------------------------------------- parsing
     def _parse(self, col: Column, src_col: str, stype: str, params: dict[str, Any]) -> tuple[str, str, str]:
         """(parsed expression, problem code, expected text) for one column."""
         x = f"s.{q(src_col)}"
-        text = f"NULLIF(trim(CAST({x} AS VARCHAR)), '')"
+        text = self._text_sql(src_col)
         typed_num = stype.startswith(("BIGINT", "INTEGER", "DOUBLE", "DECIMAL", "FLOAT", "HUGEINT",
                                       "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER"))
         typed_time = stype.startswith(("TIMESTAMP", "DATE"))
@@ -200,6 +210,7 @@ class Validator:
         self._register_codes()
         stage_types = dict(self.con.execute(f"SELECT column_name, column_type FROM "
                                             f"(DESCRIBE {STAGE})").fetchall())
+        self._stage_types = stage_types
         stage_cols = set(stage_types)
         scope_sql = self._scope_expr(stage_cols)
         params: dict[str, Any] = {}
@@ -221,7 +232,7 @@ class Validator:
             expr, code, expected = self._parse(col, src_col, stage_types[src_col], params)
             if col.kind == "commune":
                 commune_src = src_col
-            inner.append(f"NULLIF(trim(CAST({x} AS VARCHAR)), '') AS {raw}")
+            inner.append(f"{self._text_sql(src_col)} AS {raw}")
             inner.append(f"CAST({expr} AS {col.type}) AS {q(col.name)}")
             outer.append(q(col.name))
             v = q(col.name)
@@ -275,7 +286,7 @@ class Validator:
         if commune_src is not None:
             self._register_communes(commune_src, scope_sql)
             join += (f" LEFT JOIN _communes cm ON coalesce(cm.raw, '') = "
-                     f"coalesce(NULLIF(trim(CAST(s.{q(commune_src)} AS VARCHAR)), ''), '') "
+                     f"coalesce({self._text_sql(commune_src)}, '') "
                      f"AND coalesce(cm.scope, '') = coalesce({scope_sql}, '')")
             inner += ["cm.status AS cm_status", "cm.candidates AS _candidates", f"{scope_sql} AS _scope_v"]
         else:
@@ -306,7 +317,7 @@ class Validator:
 
     def _register_code_map(self, col: Column, src_col: str) -> None:
         """Map this chunk's distinct raw values of a coded column to their code (or NULL)."""
-        text = f"NULLIF(trim(CAST(s.{q(src_col)} AS VARCHAR)), '')"
+        text = self._text_sql(src_col)
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {q('_map_' + col.name)} AS "
             f"SELECT r.raw, c.code FROM (SELECT DISTINCT {text} AS raw FROM {STAGE} s) r "
