@@ -26,7 +26,7 @@ err_console = Console(stderr=True, highlight=False)
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("rows"), TimeElapsedColumn(), console=err_console, transient=True,
+        TimeElapsedColumn(), console=err_console, transient=True,
         disable=not err_console.is_terminal,
     )
 
@@ -144,7 +144,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if not args.skip_generate:
         console.print(f"Generating demo commune systems in {out} ({args.requests:,} requests, seed {args.seed}) …")
-        manifest = demo.generate(out, requests=args.requests, seed=args.seed)
+        with _progress() as prog:
+            tasks: dict[str, int] = {}
+
+            def step(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = prog.add_task(f"generating {name}", total=total)
+                prog.update(tasks[name], completed=done, total=total)
+
+            manifest = demo.generate(out, requests=args.requests, seed=args.seed, progress=step)
         console.print(f"  generated in {time.perf_counter() - t0:.1f} s: "
                       + ", ".join(f"{k} {v:,}" for k, v in manifest.get("rows", {}).items()))
     if args.no_load:

@@ -27,7 +27,7 @@ from .errors import EtlError, IntegrityError
 from .schema import DATASETS, LINEAGE_COLUMNS, Dataset
 from .sources import Config, Source
 from .territory import Resolver
-from .validate import PARSED, STAGE, Validator, q
+from .validate import PARSED, STAGE, Validator, materialize, q
 from .warehouse import updating
 
 log = logging.getLogger(__name__)
@@ -280,19 +280,22 @@ class Loader:
             return
         dedupe = (f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
                   if repeated else "")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS {select}{dedupe}", params).fetchall()
-        n_incoming = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
+        materialize(con, "_incoming", f"{select}{dedupe}", params)
         join = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in ds.key)
-        existing = con.execute(
-            f"SELECT count(*) FROM _incoming i JOIN {ds.table} t ON {join}"
-        ).fetchall()[0][0]
-        if existing:
-            if ds.version_column:
-                # an older version never replaces a newer one already in the warehouse
-                v = q(ds.version_column)
-                con.execute(f"DELETE FROM _incoming i USING {ds.table} t WHERE {join} AND t.{v} > i.{v}").fetchall()
+        v = q(ds.version_column) if ds.version_column else None
+        newer = f"t.{v} > i.{v}" if v else "false"
+        n_incoming, existing, stale = con.execute(
+            f"SELECT count(*), count(t.{q(ds.key[0])}), count(*) FILTER ({newer}) "
+            f"FROM _incoming i LEFT JOIN {ds.table} t ON {join}"
+        ).fetchall()[0]
+        if stale:
+            # an older version never replaces a newer one already in the warehouse
+            materialize(con, "_incoming", f"SELECT * FROM _incoming i WHERE NOT EXISTS "
+                                          f"(SELECT 1 FROM {ds.table} t WHERE {join} AND {newer})")
+        if existing - stale:
             con.execute(f"DELETE FROM {ds.table} t USING _incoming i WHERE {join}").fetchall()
         con.execute(f"INSERT INTO {ds.table} ({cols}, {lineage}) SELECT {cols}, {lineage} FROM _incoming").fetchall()
+        con.unregister("_incoming")
         counts["loaded"] += n_incoming - existing
         counts["merged"] += (n_valid - n_incoming) + existing
 

@@ -13,6 +13,7 @@ from small tables registered from Python.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -82,10 +83,8 @@ class Validator:
                     codes.append(code)
             t = pa.table({"raw": raws, "code": codes})
             self.con.register("_codes_src", t)
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {q('_codes_' + col.name)} AS "
-                f"SELECT DISTINCT {NORM_KEY.format(x='raw')} AS key, code FROM _codes_src"
-            ).fetchall()
+            materialize(self.con, "_codes_" + col.name,
+                        f"SELECT DISTINCT {NORM_KEY.format(x='raw')} AS key, code FROM _codes_src")
             self.con.unregister("_codes_src")
         self._codes_registered = True
 
@@ -112,9 +111,9 @@ class Validator:
         t = pa.table({"raw": pa.array(raw, pa.string()), "scope": pa.array(scope, pa.string()),
                       "code": pa.array(code, pa.string()), "status": pa.array(status, pa.string()),
                       "candidates": pa.array(cands, pa.string())})
-        self.con.register("_communes_src", t)
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _communes AS SELECT * FROM _communes_src").fetchall()
-        self.con.unregister("_communes_src")
+        with contextlib.suppress(Exception):
+            self.con.unregister("_communes")
+        self.con.register("_communes", t)
 
     def _text_sql(self, src_col: str) -> str:
         """The trimmed text of a source value, NULL when blank. Numbers read from a workbook
@@ -310,7 +309,7 @@ class Validator:
 
         problems_sql = (f"CASE WHEN ({cols_ok}) AND ({rules_ok}) THEN [] "
                         f"WHEN ({cols_ok}) THEN {plist(rule_problems)} ELSE {plist(problems)} END")
-        sql = (f"CREATE OR REPLACE TEMP TABLE {PARSED} AS SELECT {', '.join(outer)}, "
+        sql = (f"SELECT {', '.join(outer)}, "
                f"{problems_sql} AS _problems, _candidates "
                f"FROM (SELECT {', '.join(inner)} FROM {STAGE} s{join})")
         return Prepared(sql, params)
@@ -318,15 +317,29 @@ class Validator:
     def _register_code_map(self, col: Column, src_col: str) -> None:
         """Map this chunk's distinct raw values of a coded column to their code (or NULL)."""
         text = self._text_sql(src_col)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {q('_map_' + col.name)} AS "
+        materialize(
+            self.con, "_map_" + col.name,
             f"SELECT r.raw, c.code FROM (SELECT DISTINCT {text} AS raw FROM {STAGE} s) r "
-            f"LEFT JOIN {q('_codes_' + col.name)} c ON c.key = {NORM_KEY.format(x='r.raw')}"
-        ).fetchall()
+            f"LEFT JOIN {q('_codes_' + col.name)} c ON c.key = {NORM_KEY.format(x='r.raw')}",
+        )
 
     def run(self) -> None:
         prepared = self.compile()
-        self.con.execute(prepared.sql, prepared.params).fetchall()
+        materialize(self.con, PARSED, prepared.sql, prepared.params)
+
+
+def materialize(con: duckdb.DuckDBPyConnection, name: str, sql: str,
+                params: dict[str, Any] | None = None) -> pa.Table:
+    """Run ``sql`` and expose its result under ``name``, held as Arrow in Python.
+
+    Not a temp table: inside a batch's transaction every replaced temp table is kept until the
+    commit (for a rollback), so a 20-million-row batch would hold all its chunks in memory.
+    """
+    table = con.sql(sql, params=params or None).to_arrow_table()
+    with contextlib.suppress(Exception):
+        con.unregister(name)
+    con.register(name, table)
+    return table
 
 
 def _lit_param(params: dict[str, Any], value: Any) -> str:
