@@ -1,9 +1,10 @@
 """Load every source of a sources file into the warehouse, one audited batch per file or table.
 
 For each batch: read chunks → stage → validate → quarantine rejected rows → merge the others
-on the dataset key (a changed row replaces its earlier version). The whole batch runs in one
-transaction on a private copy of the warehouse (see :mod:`etl.warehouse`): a failure rolls it
-back and is recorded in ``etl_batch`` with its error; nothing of it is applied. After every
+on the dataset key (a changed row replaces its earlier version). Everything happens on a
+private copy of the warehouse (see :mod:`etl.warehouse`). Chunks commit one at a time, keeping
+the rows they replace in ``_undo``; a failure anywhere in the batch undoes it exactly and is
+recorded in ``etl_batch`` with its error: nothing of it stays applied. After every
 batch, rows read = loaded + merged + rejected is checked, and the table's row count must have
 grown by exactly ``loaded``; a mismatch fails the batch.
 """
@@ -80,6 +81,7 @@ class Loader:
         self._resolver: Resolver | None = None
         self.progress = progress or (lambda _msg, _n: None)
         self._seq = 0
+        self._in_chunk_tx = False
         self._validators: dict[str, Validator] = {}
 
     @property
@@ -127,12 +129,21 @@ class Loader:
             return BatchResult(batch_id, src.name, src.dataset, unit.location, "unchanged")
         counts = {"read": 0, "loaded": 0, "merged": 0, "rejected": 0}
         reasons: dict[str, int] = {}
-        self.con.execute("BEGIN TRANSACTION").fetchall()
+        # Each chunk commits on its own (a transaction holding millions of uncommitted rows
+        # grows in memory); rows a chunk replaces are kept in _undo so that a failure anywhere
+        # in the batch can put the tables back exactly as they were before it.
+        self._begin_undo(ds)
+        in_tx = False
         try:
             before = self._count(ds.table)
             for chunk in connectors.prefetch(unit.chunks()):
                 self._load_chunk(batch_id, src, ds, chunk, counts, reasons)
                 self.progress(unit.location, chunk.rows_read)
+            if src.connector == "sql" and counts["read"] == 0:
+                return BatchResult(batch_id, src.name, src.dataset, unit.location, "unchanged",
+                                   seconds=(_now() - started).total_seconds())
+            self.con.execute("BEGIN TRANSACTION").fetchall()
+            in_tx = True
             after = self._count(ds.table)
             rejected_rows = self.con.execute(
                 "SELECT count(*) FROM etl_quarantine WHERE batch_id = ?", [batch_id]
@@ -148,11 +159,7 @@ class Loader:
                     f"merged {counts['merged']} + rejected {counts['rejected']} "
                     f"(table grew by {after - before})",
                     source=src.name, location=unit.location)
-            status = "ok" if counts["read"] or unit.checksum else "unchanged"
-            if src.connector == "sql" and counts["read"] == 0:
-                self.con.execute("ROLLBACK").fetchall()
-                return BatchResult(batch_id, src.name, src.dataset, unit.location, "unchanged",
-                                   seconds=(_now() - started).total_seconds())
+            status = "ok"
             self._record(batch_id, src, unit, started, counts, status, None)
             if unit.checksum is not None:
                 self.con.execute("DELETE FROM etl_file_state WHERE source = ? AND path = ?",
@@ -165,12 +172,15 @@ class Loader:
                 self.con.execute("INSERT INTO etl_watermark VALUES (?, ?, ?, ?)",
                                  [src.name, unit.location, unit.watermark["to"], batch_id]).fetchall()
             self.con.execute("COMMIT").fetchall()
-        except Exception as e:  # noqa: BLE001 — any failure rolls the batch back and is audited
-            try:
-                self.con.execute("ROLLBACK").fetchall()
-            except duckdb.Error:
-                pass
-            self._validators.clear()  # their lookup tables were created in the rolled-back transaction
+            in_tx = False
+        except Exception as e:  # noqa: BLE001 — any failure undoes the batch and is audited
+            if in_tx or self._in_chunk_tx:
+                try:
+                    self.con.execute("ROLLBACK").fetchall()
+                except duckdb.Error:
+                    pass
+                self._in_chunk_tx = False
+            self._undo_batch(batch_id, ds)
             msg = str(e) if isinstance(e, EtlError) else f"{type(e).__name__}: {e}"
             if not isinstance(e, EtlError):
                 log.exception("batch %s failed", batch_id)
@@ -179,6 +189,23 @@ class Loader:
         return BatchResult(batch_id, src.name, src.dataset, unit.location, status,
                            counts["read"], counts["loaded"], counts["merged"], counts["rejected"],
                            seconds=(_now() - started).total_seconds(), reasons=reasons)
+
+    def _begin_undo(self, ds: Dataset) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _undo AS SELECT * FROM {ds.table} LIMIT 0").fetchall()
+
+    def _undo_batch(self, batch_id: str, ds: Dataset) -> None:
+        """Put the tables back as they were before the batch: drop what it wrote, restore what
+        it replaced. If even that fails the whole run is aborted: the live warehouse file is
+        then left untouched (the private copy is discarded)."""
+        try:
+            self.con.execute("BEGIN TRANSACTION").fetchall()
+            self.con.execute(f"DELETE FROM {ds.table} WHERE _batch_id = ?", [batch_id]).fetchall()
+            self.con.execute(f"INSERT INTO {ds.table} SELECT * FROM _undo").fetchall()
+            self.con.execute("DELETE FROM etl_quarantine WHERE batch_id = ?", [batch_id]).fetchall()
+            self.con.execute("COMMIT").fetchall()
+        except Exception as e:
+            raise EtlError(f"could not undo failed batch {batch_id} ({e}); the load is abandoned "
+                           "and the warehouse left exactly as it was before this run") from e
 
     def _count(self, table: str) -> int:
         return self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -234,7 +261,16 @@ class Loader:
         validator = self._validators.get(src.name)
         if validator is None:
             validator = self._validators[src.name] = Validator(con, ds, src, self.resolver)
-        validator.run()
+        validator.run()  # outside any transaction: its results are Arrow, nothing is written
+        con.execute("BEGIN TRANSACTION").fetchall()
+        self._in_chunk_tx = True
+        self._write_chunk(batch_id, src, ds, chunk, counts, reasons)
+        con.execute("COMMIT").fetchall()
+        self._in_chunk_tx = False
+
+    def _write_chunk(self, batch_id: str, src: Source, ds: Dataset, chunk: Chunk,
+                     counts: dict[str, int], reasons: dict[str, int]) -> None:
+        con = self.con
         # quarantine
         raw = "to_json(s)"
         con.execute(
@@ -293,6 +329,9 @@ class Loader:
             materialize(con, "_incoming", f"SELECT * FROM _incoming i WHERE NOT EXISTS "
                                           f"(SELECT 1 FROM {ds.table} t WHERE {join} AND {newer})")
         if existing - stale:
+            # keep what this batch replaces (unless it wrote it itself), for _undo_batch
+            con.execute(f"INSERT INTO _undo SELECT t.* FROM {ds.table} t JOIN _incoming i ON {join} "
+                        f"WHERE t._batch_id <> $batch", {"batch": batch_id}).fetchall()
             con.execute(f"DELETE FROM {ds.table} t USING _incoming i WHERE {join}").fetchall()
         con.execute(f"INSERT INTO {ds.table} ({cols}, {lineage}) SELECT {cols}, {lineage} FROM _incoming").fetchall()
         con.unregister("_incoming")

@@ -407,3 +407,34 @@ def test_cli_status_and_quarantine_show_batches_and_reasons(tmp_path: Path, wh: 
     missing = cli("status", "--warehouse", str(tmp_path / "none.duckdb"))
     assert missing.returncode == 2 and "does not exist yet" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_batch_failing_after_committed_chunks_is_undone_exactly(tmp_path: Path, wh: Path) -> None:
+    """Chunks commit one by one (memory stays flat on 20 M rows); a failure later in the batch
+    must still put back every row the earlier chunks replaced, and remove what they added."""
+    db = tmp_path / "apc.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE demandes (num_demande TEXT, code_commune TEXT, code_service TEXT, "
+                "canal TEXT, date_depot TEXT, date_cloture TEXT, statut TEXT, maj_le TEXT)")
+    con.executemany("INSERT INTO demandes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [request_row(f"R{i:04d}") for i in range(3000)])
+    con.commit()
+    source = {**{k: v for k, v in request_source().items() if k != "path"}, "connector": "sql",
+              "url": "sqlite:///apc.sqlite", "table": "demandes", "incremental": "maj_le",
+              "chunk_rows": 1000}
+    first = run_load(tmp_path, [source])
+    assert first.batches[0].rows_loaded == 3000
+    before = facts(wh, lineage=True)
+    # 1500 requests closed in the source, and one row the source cannot even decode
+    con.execute("UPDATE demandes SET statut = 'traitée', date_cloture = '2025-03-05 11:00:00', "
+                "maj_le = '2025-03-05 11:00:00' WHERE rowid <= 1500")
+    con.execute("INSERT INTO demandes VALUES (CAST(x'ff' AS TEXT), '1601', 'EC_S12', 'guichet', "
+                "'2025-03-06 09:00:00', NULL, 'en cours', '2025-03-06 09:00:00')")
+    con.commit()
+    con.close()
+    (b,) = run_load(tmp_path, [source]).batches
+    assert b.status == "failed" and b.rows_read >= 1000  # at least one chunk went in first
+    assert "nothing of this batch was applied" in b.error
+    assert facts(wh, lineage=True) == before
+    assert query(wh, "SELECT count(*) FROM etl_quarantine WHERE batch_id = ?", [b.batch_id]) == [(0,)]
+    assert query(wh, "SELECT watermark FROM etl_watermark") == [("2025-03-01 10:00:00",)]
