@@ -296,7 +296,10 @@ def csv_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
                 column_names=header, skip_rows=1, encoding=encoding.replace("utf-8-sig", "utf8"),
                 block_size=8 << 20,
             ),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler),
+            # blank lines are "invalid" here, so that a file with any goes to the slow path,
+            # which numbers lines exactly
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler,
+                                             ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header}, include_columns=needed,
                 strings_can_be_null=False, quoted_strings_can_be_null=False,
@@ -305,7 +308,8 @@ def csv_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
         tables: list[pa.Table] = []
         n = yielded = 0
         for batch in reader:
-            if invalid:
+            if invalid or _has_blank_row(batch):
+                invalid.append("blank line")  # the slow path numbers lines exactly
                 break
             t = pa.Table.from_batches([batch]).rename_columns([mapping_rev(mapping, c) for c in batch.schema.names])
             rows = pa.array(range(n + 2, n + 2 + t.num_rows), type=pa.int64())
@@ -331,6 +335,14 @@ def csv_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
                          skip_rows=yielded, chunk_rows=chunk_rows)
 
 
+def _has_blank_row(batch: pa.RecordBatch) -> bool:
+    blank = None
+    for column in batch.columns:
+        empty = pc.equal(column, "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    return blank is not None and bool(pc.any(blank).as_py())
+
+
 def mapping_rev(mapping: dict[str, str], actual: str) -> str:
     for wanted, found in mapping.items():
         if found == actual:
@@ -347,6 +359,7 @@ def _csv_slow(
     rows: list[int] = []
     bad: list[BadRow] = []
     seen = 0
+    short_last: BadRow | None = None
     try:
         with open(path, encoding=encoding, newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
@@ -362,13 +375,12 @@ def _csv_slow(
                     continue
                 if len(rec) != len(header):
                     raw = {f"field {i + 1}": v for i, v in enumerate(rec)}
-                    last = fh.read(1) == "" and start > reader.line_num
                     reason = (f"row has {len(rec)} field(s), expected {len(header)} "
                               f"separated by {delimiter!r}")
-                    if last and len(rec) < len(header):
-                        reason += " — the file looks truncated"
                     bad.append(BadRow(line, None, "bad_row_shape", reason, raw))
+                    short_last = bad[-1] if len(rec) < len(header) else None
                 else:
+                    short_last = None
                     rows.append(line)
                     for w, i in idx.items():
                         cols[w].append(rec[i])
@@ -376,6 +388,8 @@ def _csv_slow(
                     yield _slow_chunk(rows, cols, scope, location, bad)
                     rows, bad = [], []
                     cols = {w: [] for w in mapping}
+            if short_last is not None:  # the file's last record is cut short
+                short_last.reason += " — the file looks truncated"
     except UnicodeDecodeError as e:
         raise _decode_error(src, location, encoding, e) from None
     except csv.Error as e:
@@ -452,18 +466,16 @@ def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
         sheet_loc = f"{location} [{name}]"
         try:
             hdr_row, data_start, header = _find_header(rows, merged, wanted, src.header_row)
-            mapping = match_columns(wanted, header, source=src.name, location=sheet_loc,
-                                    where=f"header (row {hdr_row + 1})")
         except SourceError as e:
             if src.sheets is None:
-                # without an explicit sheet pattern, sheets without the table are notes
+                # without an explicit sheet pattern, a sheet with no table header is a notes sheet
                 log.info("%s: no data table (%s)", sheet_loc, e)
-                # a sheet whose header was found but lacks a column says more than a notes sheet
-                if first_error is None or (first_error.message.startswith("no header row")
-                                           and not e.message.startswith("no header row")):
-                    first_error = e
+                first_error = first_error or e
                 continue
-            raise
+            raise SourceError(e.message, source=src.name, location=sheet_loc, expected=e.expected) from None
+        # a sheet whose header names some of the columns but not all is an error, never skipped
+        mapping = match_columns(wanted, header, source=src.name, location=sheet_loc,
+                                where=f"header (row {hdr_row + 1})")
         found_any = True
         idx = {w: header.index(f) for w, f in mapping.items()}
         numbers: list[int] = []
@@ -522,7 +534,8 @@ def _find_header(rows: list[list[Any]], merged: list[Any], wanted: list[str],
         if score > best[0]:
             best = (score, r, r + (2 if two_rows else 1), names)
     score, r, start, names = best
-    if score <= 0:
+    # fewer than half of the columns: not the table's header (a title, a notes sheet)
+    if score <= 0 or score * 2 < len(targets):
         raise SourceError(
             f"no header row found {'at row ' + str(header_row) if header_row else f'in the first {_HEADER_SCAN} rows'}",
             expected="a row naming the columns " + ", ".join(repr(w) for w in wanted),
@@ -584,11 +597,22 @@ def _sql_chunks(src: Source, url: str, location: str, state: dict[str, Any]) -> 
             mapping = match_columns(wanted_columns(src), found, source=src.name, location=location,
                                     where=f"table {location}")
             cols = list(dict.fromkeys(mapping.values()))
-            query = sa.select(*[table.c[c] for c in cols])
+            sqlite = conn.dialect.name == "sqlite"
+
+            def raw(c: str) -> Any:
+                col = table.c[c]
+                # SQLite stores dates as text; SQLAlchemy's own parsing would raise on the first
+                # malformed one and fail the table: let the validator judge each row instead
+                if sqlite and isinstance(col.type, (sa.Date, sa.DateTime, sa.Time, sa.Numeric)):
+                    return sa.type_coerce(col, sa.String()).label(c)
+                return col
+
+            query = sa.select(*[raw(c) for c in cols])
             if src.incremental:
                 wm_col = table.c[mapping[src.incremental]]
                 if state["from"] is not None:
-                    query = query.where(wm_col > _bind_watermark(wm_col, state["from"]))
+                    bound = state["from"] if sqlite else _bind_watermark(wm_col, state["from"])
+                    query = query.where(raw(mapping[src.incremental]) > bound)
             result = conn.execution_options(stream_results=True, yield_per=src.chunk_rows).execute(query)
             wm_idx = cols.index(mapping[src.incremental]) if src.incremental else None
             names = [mapping_rev(mapping, c) for c in cols]
@@ -598,11 +622,7 @@ def _sql_chunks(src: Source, url: str, location: str, state: dict[str, Any]) -> 
                 arrays += [_sql_column_array(list(col)) for col in columns]
                 read += len(part)
                 if wm_idx is not None:
-                    top = max((v for v in columns[wm_idx] if v is not None), default=None)
-                    if top is not None:
-                        top_s = _text(top)
-                        if state["to"] is None or top_s > state["to"]:
-                            state["to"] = top_s
+                    _advance_watermark(state, columns[wm_idx])
                 yield Chunk(pa.Table.from_arrays(arrays, names=[ROW, *names]), location)
     except SourceError:
         raise
@@ -616,6 +636,39 @@ def _sql_chunks(src: Source, url: str, location: str, state: dict[str, Any]) -> 
         ) from None
     finally:
         engine.dispose()
+
+
+def _advance_watermark(state: dict[str, Any], values: tuple[Any, ...]) -> None:
+    """Move the watermark to the greatest value read, compared as the database's own values
+    (numbers as numbers, not as text). Values more than a day in the future are not taken:
+    one mistyped year (2099) must not stop every later load of the source."""
+    cap = dt.datetime.now() + dt.timedelta(days=1)
+    cap_text = cap.strftime("%Y-%m-%d %H:%M:%S")
+
+    def plausible(v: Any) -> bool:
+        if isinstance(v, dt.datetime):
+            return v.replace(tzinfo=None) <= cap
+        if isinstance(v, dt.date):
+            return v <= cap.date()
+        if isinstance(v, str) and re.match(r"\d{4}-\d{2}-\d{2}", v):
+            return v[:19] <= cap_text
+        return True
+
+    candidates = [v for v in values if v is not None and plausible(v)]
+    if not candidates:
+        return
+    try:
+        top = max(candidates)
+    except TypeError:  # SQLite: one column mixing types
+        top = max(candidates, key=_text)
+    current = state.get("top")
+    try:
+        newer = current is None or top > current
+    except TypeError:
+        newer = _text(top) > _text(current)
+    if newer:
+        state["top"] = top
+        state["to"] = _text(top)
 
 
 def _bind_watermark(column: Any, value: str) -> Any:

@@ -133,6 +133,12 @@ REQUESTS = Dataset(
         Rule("submitted_plausible",
              "submitted_at >= TIMESTAMP '2000-01-01' AND submitted_at <= now()::TIMESTAMP + INTERVAL 1 DAY",
              ("submitted_at",), "submission date outside 2000-01-01 .. today"),
+        Rule("closed_plausible",
+             "closed_at <= now()::TIMESTAMP + INTERVAL 1 DAY", ("closed_at",),
+             "closing date in the future"),
+        Rule("updated_plausible",
+             "updated_at >= TIMESTAMP '2000-01-01' AND updated_at <= now()::TIMESTAMP + INTERVAL 1 DAY",
+             ("updated_at",), "last-update date outside 2000-01-01 .. today"),
         Rule("closed_has_date", "status NOT IN ('closed', 'rejected') OR closed_at IS NOT NULL",
              ("closed_at",), "status says closed but there is no closing date"),
         Rule("open_has_no_date", "status IN ('closed', 'rejected', 'cancelled') OR closed_at IS NULL",
@@ -171,7 +177,7 @@ BUDGET = Dataset(
 PROJECTS = Dataset(
     name="projects",
     table="fact_project",
-    key=("project_id",),
+    key=("commune_code", "project_id"),
     description="One row per investment project (latest situation sent by the commune).",
     columns=(
         Column("project_id", "VARCHAR", "text"),
@@ -198,6 +204,10 @@ PROJECTS = Dataset(
              "planned_start BETWEEN DATE '1990-01-01' AND DATE '2100-01-01' "
              "AND planned_end BETWEEN DATE '1990-01-01' AND DATE '2100-01-01'",
              ("planned_start",), "planned dates outside 1990 .. 2100"),
+        Rule("actual_dates_plausible",
+             "coalesce(actual_start BETWEEN DATE '1990-01-01' AND DATE '2100-01-01', true) "
+             "AND coalesce(actual_end BETWEEN DATE '1990-01-01' AND DATE '2100-01-01', true)",
+             ("actual_start",), "actual dates outside 1990 .. 2100"),
         Rule("completed_has_end", "status <> 'completed' OR actual_end IS NOT NULL",
              ("actual_end",), "status completed but no actual end date"),
     ),
@@ -206,7 +216,7 @@ PROJECTS = Dataset(
 SATISFACTION = Dataset(
     name="satisfaction",
     table="fact_satisfaction",
-    key=("response_id",),
+    key=("commune_code", "response_id"),
     description="One survey answer (1-5) given after a closed request.",
     columns=(
         Column("response_id", "VARCHAR", "text"),

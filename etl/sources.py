@@ -110,6 +110,8 @@ class Source(BaseModel):
             problems.append("sheets is for excel sources")
         if sum(x is not None for x in (self.wilaya, self.wilaya_column, self.wilaya_from_filename)) > 1:
             problems.append("give at most one of wilaya, wilaya_column, wilaya_from_filename")
+        if self.thousands.strip() and self.thousands.strip() == self.decimal:
+            problems.append(f"thousands {self.thousands!r} cannot be the decimal mark too")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -177,6 +177,12 @@ class Validator:
                 parsed = f"TRY_CAST({text} AS TIMESTAMP)"
             if self.src.timezone != "UTC":
                 parsed = f"timezone('UTC', timezone({_lit_param(params, self.src.timezone)}, {parsed}))"
+            if not typed_time:
+                # a text that carries its own offset (Z, +01:00) is converted by it, not by the
+                # source's time zone
+                offset = _lit_param(params, r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$")
+                parsed = (f"CASE WHEN regexp_matches({text}, {offset}) THEN "
+                          f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)) ELSE {parsed} END")
             fmts_h = (" or ".join(human_format(f) for f in self.src.timestamp_formats)
                       if self.src.timestamp_formats else "yyyy-mm-dd HH:MM[:SS]")
             return parsed, "bad_timestamp", f"a date and time as {fmts_h}"
@@ -232,7 +238,7 @@ class Validator:
             if col.kind == "commune":
                 commune_src = src_col
             inner.append(f"{self._text_sql(src_col)} AS {raw}")
-            inner.append(f"CAST({expr} AS {col.type}) AS {q(col.name)}")
+            inner.append(f"TRY_CAST({expr} AS {col.type}) AS {q(col.name)}")
             outer.append(q(col.name))
             v = q(col.name)
             label = f"column {src_col!r}"

@@ -270,6 +270,11 @@ def _requests(base: Path, rows: list[list[str]] | None = None, name: str = "requ
     write_csv(base / name, REQUEST_HEADER, _ids(base, rows), **kw)
 
 
+def _blank_line_between(base: Path) -> None:
+    lines = csv_text(REQUEST_HEADER, _ids(base, [R("R1"), R("R2")])).splitlines()
+    (base / "requests.csv").write_text("\n".join([lines[0], lines[1], "", lines[2]]) + "\n", encoding="utf-8")
+
+
 def _truncated_csv(base: Path) -> None:
     text = csv_text(REQUEST_HEADER, _ids(base, [R("R1"), R("R2"), R("R3", commune="Sidi Aich")]))
     (base / "requests.csv").write_text(text[: text.index("Sidi Aich") + 4], encoding="utf-8")
@@ -328,7 +333,15 @@ FILE_CASES = [
     FileCase("csv_row_with_too_few_fields_midfile",
              lambda b: _requests(b, [R("R1"), R("R2")[:5], R("R3")]), request_source(),
              counts=(3, 2, 0, 1),
-             rejects=((3, None, "bad_row_shape", "row has 5 field(s), expected 8"),)),
+             rejects=((3, None, "bad_row_shape", "row has 5 field(s), expected 8"),),
+             # the rows around the short one are loaded whole, on their own lines
+             loaded=("SELECT split_part(request_id, ':', 2), _row FROM fact_request "
+                     "WHERE _source = $src ORDER BY 1", [("R1", 2), ("R3", 4)])),
+    FileCase("csv_blank_lines_keep_line_numbers",
+             lambda b: _blank_line_between(b),
+             request_source(), counts=(2, 2, 0, 0),
+             loaded=("SELECT split_part(request_id, ':', 2), _row FROM fact_request "
+                     "WHERE _source = $src ORDER BY 1", [("R1", 2), ("R2", 4)])),
     FileCase("csv_missing_column_did_you_mean",
              lambda b: write_csv(b / "requests.csv",
                                  [("date_deposit" if h == "date_depot" else h) for h in REQUEST_HEADER], [R("R1")]),
@@ -618,3 +631,21 @@ def test_decimal_comma_source_rejects_a_dot(tmp_path: Path, wh: Path) -> None:
     run_load(tmp_path, [project_source()])
     (q,) = quarantine(wh)
     assert q["reason_code"] == "bad_number" and "decimal comma" in q["reason"]
+
+
+def test_a_year_sheet_with_a_renamed_column_fails_the_workbook(tmp_path: Path, wh: Path) -> None:
+    """Without `sheets:`, a sheet with no table is a notes sheet and is skipped, but a sheet
+    whose header lacks one column is an error: its rows are never silently left out."""
+    import openpyxl
+
+    write_budget(tmp_path / "budget_09.xlsx", sheet="Exercice 2025")
+    good = openpyxl.load_workbook(tmp_path / "budget_09.xlsx")
+    bad = good.copy_worksheet(good["Exercice 2025"])
+    bad.title = "Exercice 2026"
+    bad.cell(row=3, column=6).value = "N° article"  # "Article" renamed in one year's sheet
+    good.save(tmp_path / "budget_09.xlsx")
+    source = {k: v for k, v in budget_source().items() if k != "sheets"}
+    (b,) = run_load(tmp_path, [{**source, "path": "budget_09.xlsx"}]).batches
+    assert b.status == "failed"
+    assert "[Exercice 2026]" in b.error and "'Article'" in b.error and "N° article" in b.error
+    assert query(wh, "SELECT count(*) FROM fact_budget") == [(0,)]
