@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape as esc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -57,7 +58,7 @@ def summary(result, seconds: float, warehouse: Path) -> None:  # noqa: ANN001
     tot = [0, 0, 0, 0]
     for b in result.batches:
         style = {"failed": "red", "unchanged": "dim"}.get(b.status, "")
-        table.add_row(b.source, b.location[-45:], f"[{style}]{b.status}[/]" if style else b.status,
+        table.add_row(esc(b.source), esc(b.location[-45:]), f"[{style}]{b.status}[/]" if style else b.status,
                       f"{b.rows_read:,}", f"{b.rows_loaded:,}", f"{b.rows_merged:,}",
                       f"{b.rows_rejected:,}", f"{b.seconds:.1f}")
         for i, v in enumerate((b.rows_read, b.rows_loaded, b.rows_merged, b.rows_rejected)):
@@ -65,7 +66,7 @@ def summary(result, seconds: float, warehouse: Path) -> None:  # noqa: ANN001
     table.add_row("[bold]total", "", "", *(f"[bold]{v:,}" for v in tot), f"{seconds:.1f}")
     console.print(table)
     for b in result.failed:
-        err_console.print(f"[red]failed[/] {b.source} {b.location}: {b.error}")
+        err_console.print(f"[red]failed[/] {esc(b.source)} {esc(b.location)}: {esc(b.error or '')}")
     if not result.swapped:
         console.print("Nothing new: the warehouse was left exactly as it was.")
 
@@ -84,11 +85,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         for c in ("batch", "source", "file / table", "status", "read", "loaded", "merged", "rejected", "finished"):
             t.add_column(c)
         for r in rows:
-            t.add_row(r[0], r[1], str(r[2])[-40:], r[3], *(f"{v:,}" for v in r[4:8]), r[8] or "")
+            t.add_row(esc(r[0]), esc(r[1]), esc(str(r[2])[-40:]), r[3], *(f"{v:,}" for v in r[4:8]), r[8] or "")
         console.print(t)
         for r in rows:
             if r[9]:
-                console.print(f"[red]{r[0]}[/] {r[9]}")
+                console.print(f"[red]{esc(r[0])}[/] {esc(r[9])}")
         q = con.execute(
             "SELECT source, reason_code, count(*) FROM etl_quarantine GROUP BY ALL ORDER BY 1, 3 DESC"
         ).fetchall()
@@ -96,7 +97,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         for c in ("source", "reason", "rows"):
             t2.add_column(c)
         for r in q:
-            t2.add_row(r[0], r[1], f"{r[2]:,}")
+            t2.add_row(esc(r[0]), esc(r[1]), f"{r[2]:,}")
         console.print(t2)
         facts = con.execute(
             "SELECT 'fact_request', count(*) FROM fact_request UNION ALL "
@@ -128,10 +129,10 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
             f"ORDER BY quarantined_at DESC, location, row_number LIMIT ?", [*params, args.limit]
         ).fetchall()
         for r in rows:
-            console.print(f"[bold]{r[0]}[/] {r[1]} row {r[2]}: {r[4]}")
+            console.print(f"[bold]{esc(r[0])}[/] {esc(r[1])} row {r[2]}: {esc(r[4])}")
             if r[5]:
-                console.print(f"  candidates: {r[5]}")
-            console.print(f"  [dim]{r[6]}[/]")
+                console.print(f"  candidates: {esc(r[5])}")
+            console.print(f"  [dim]{esc(r[6])}[/]")
     finally:
         con.close()
     return 0
@@ -169,7 +170,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
     ref = reference()
     console.print(f"{len(ref.wilayas)} wilayas, {len(ref.dairas)} daïras, {len(ref.communes)} communes")
     for n in ref.notes:
-        console.print(f"- {n}")
+        console.print(f"- {esc(n)}")
     return 0
 
 
@@ -222,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except EtlError as e:
-        err_console.print(f"[red]error:[/] {e}")
+        err_console.print(f"[red]error:[/] {esc(str(e))}")
         return 2
     except KeyboardInterrupt:
-        err_console.print("[red]interrupted:[/] nothing of the unfinished batch was applied")
+        err_console.print("[red]interrupted:[/] the warehouse was left exactly as it was before this run")
         return 130

@@ -241,7 +241,7 @@ LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("_batch_id", "VARCHAR", "Batch that last wrote the row (etl_batch.batch_id)."),
     ("_source", "VARCHAR", "Name of the source in the sources file."),
     ("_location", "VARCHAR", "File, sheet or table the row came from."),
-    ("_row", "BIGINT", "Row number in that file or table (1 = first data row)."),
+    ("_row", "BIGINT", "Where in the source: line of a CSV file (header = 1), row of the sheet, or rank of the row in the read of a SQL table."),
 )
 
 # Reference (dimension) tables, loaded from the territorial reference and the service catalogue.
@@ -312,7 +312,7 @@ AUDIT: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("rows_loaded", "BIGINT NOT NULL", "New keys inserted."),
         ("rows_merged", "BIGINT NOT NULL", "Rows that replaced or repeated an existing key."),
         ("rows_rejected", "BIGINT NOT NULL", "Rows sent to etl_quarantine."),
-        ("checksum", "VARCHAR", "SHA-256 of the file (files) or of the batch rows (SQL)."),
+        ("checksum", "VARCHAR", "SHA-256 of the file read (NULL for a SQL table: see the watermark)."),
         ("watermark_from", "VARCHAR", "SQL sources: updated_at watermark before the batch."),
         ("watermark_to", "VARCHAR", "SQL sources: watermark after the batch."),
         ("status", "VARCHAR NOT NULL", "ok, unchanged (nothing new) or failed."),
@@ -340,7 +340,7 @@ AUDIT: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "etl_watermark": (
         ("source", "VARCHAR NOT NULL", "Source name."),
-        ("location", "VARCHAR NOT NULL", "Table (or query name)."),
+        ("location", "VARCHAR NOT NULL", "Table (schema.table when a schema is given)."),
         ("watermark", "VARCHAR NOT NULL", "Greatest updated_at loaded, ISO text."),
         ("batch_id", "VARCHAR NOT NULL", "Batch that moved it."),
     ),

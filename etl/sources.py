@@ -226,10 +226,16 @@ def _line_of(raw_text: str, source_index: int) -> int | None:
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise ConfigError("sources file not found", location=str(path),
                           hint="pass --config FILE; see docs/sources.md for the format")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"the sources file is not UTF-8 (byte {e.start})", location=str(path),
+                          hint="save it as UTF-8") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the sources file: {e.strerror}", location=str(path)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

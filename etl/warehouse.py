@@ -161,13 +161,21 @@ def updating(path: Path, *, memory_limit_gb: int | None = 3) -> Iterator[Update]
             "another load is running on this warehouse", location=str(path),
             hint="wait for it to finish (the lock is released when it ends)",
         ) from None
+    except OSError as e:
+        raise EtlError(f"cannot create the lock file: {e.strerror}", location=str(path) + ".lock",
+                       hint="the warehouse folder must be writable by the user running the load") from None
     nxt = _next_path(path)
     con = None
     try:
         for stale in (nxt, Path(str(nxt) + ".wal")):
             stale.unlink(missing_ok=True)
         if path.exists():
-            shutil.copyfile(path, nxt)
+            try:
+                shutil.copyfile(path, nxt)
+            except OSError as e:
+                raise EtlError(f"cannot copy the warehouse to {nxt.name}: {e.strerror}",
+                               location=str(path),
+                               hint="a load needs free disk space for a second copy of the warehouse") from None
         con = duckdb.connect(str(nxt))
         if memory_limit_gb:
             con.execute(f"SET memory_limit = '{int(memory_limit_gb)}GB'").fetchall()
