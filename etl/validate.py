@@ -106,7 +106,9 @@ class Validator:
             raw.append(r)
             scope.append(sc)
             code.append(resolution.commune_code)
-            status.append(resolution.status)
+            # the scope itself (wilaya column, file name, constant) is what is wrong
+            status.append("bad_scope" if resolution.method == "wilaya" and resolution.status != "ok"
+                          else resolution.status)
             cands.append("; ".join(resolution.candidates) if resolution.candidates else None)
         t = pa.table({"raw": pa.array(raw, pa.string()), "scope": pa.array(scope, pa.string()),
                       "code": pa.array(code, pa.string()), "status": pa.array(status, pa.string()),
@@ -253,8 +255,15 @@ class Validator:
                 continue
             if col.kind == "commune":
                 ok.append(f"({raw} IS NULL OR cm_status = 'ok')")
+                scope_col = self.src.wilaya_column or src_col
+                scope_from = (f"column {self.src.wilaya_column!r}" if self.src.wilaya_column else
+                              "the file name" if self.src.wilaya_from_filename else "the sources file")
                 problems.append(
-                    f"CASE WHEN {raw} IS NOT NULL AND cm_status = 'ambiguous' THEN {{'code': 'ambiguous_commune', "
+                    f"CASE WHEN {raw} IS NOT NULL AND cm_status = 'bad_scope' THEN {{'code': 'unknown_wilaya', "
+                    f"'column': {_lit_param(params, scope_col)}, 'message': "
+                    f"{_lit_param(params, 'unknown wilaya ')} || to_json(_scope_v) || "
+                    f"{_lit_param(params, ' (from ' + scope_from + '); expected a wilaya code 01-69 or name')}}} "
+                    f"WHEN {raw} IS NOT NULL AND cm_status = 'ambiguous' THEN {{'code': 'ambiguous_commune', "
                     f"'column': {_lit_param(params, src_col)}, 'message': {_lit_param(params, label + ': commune ')} "
                     f"|| {got} || ' is ambiguous; candidates: ' || coalesce(_candidates, '')}} "
                     f"WHEN {raw} IS NOT NULL AND (cm_status IS NULL OR cm_status <> 'ok') THEN {{'code': 'unknown_commune', "

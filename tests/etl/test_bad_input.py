@@ -649,3 +649,12 @@ def test_a_year_sheet_with_a_renamed_column_fails_the_workbook(tmp_path: Path, w
     assert b.status == "failed"
     assert "[Exercice 2026]" in b.error and "'Article'" in b.error and "N° article" in b.error
     assert query(wh, "SELECT count(*) FROM fact_budget") == [(0,)]
+
+
+def test_an_unknown_wilaya_scope_is_named_as_such(tmp_path: Path, wh: Path) -> None:
+    """A wrong scope is reported as the wilaya's fault, not as an unknown commune."""
+    write_csv(tmp_path / "projects.csv", PROJECT_HEADER, [P("P1", commune="Boufarik")], delimiter=";")
+    run_load(tmp_path, [project_source(wilaya="99")])
+    (q,) = quarantine(wh)
+    assert q["reason_code"] == "unknown_wilaya"
+    assert 'unknown wilaya "99" (from the sources file)' in q["reason"]
