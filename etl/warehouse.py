@@ -61,6 +61,15 @@ def ddl() -> list[str]:
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing; refuse a warehouse written by another schema version (tables
+    are only ever created, never altered, so an older file would silently lack columns)."""
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)").fetchall()
+    found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    if found and found[0][0] != str(SCHEMA_VERSION):
+        raise EtlError(
+            f"the warehouse has schema version {found[0][0]}, this version of Mouachir writes "
+            f"version {SCHEMA_VERSION}", hint="rebuild it (python -m etl demo, or a fresh "
+            "warehouse file and python -m etl load) — see docs/operations.md")
     for stmt in ddl():
         con.execute(stmt).fetchall()
     con.execute(

@@ -438,3 +438,19 @@ def test_a_batch_failing_after_committed_chunks_is_undone_exactly(tmp_path: Path
     assert facts(wh, lineage=True) == before
     assert query(wh, "SELECT count(*) FROM etl_quarantine WHERE batch_id = ?", [b.batch_id]) == [(0,)]
     assert query(wh, "SELECT watermark FROM etl_watermark") == [("2025-03-01 10:00:00",)]
+
+
+def test_a_warehouse_of_another_schema_version_is_refused_untouched(tmp_path: Path, wh: Path) -> None:
+    import duckdb
+
+    from etl.errors import EtlError
+
+    con = duckdb.connect(str(wh))
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)").fetchall()
+    con.execute("INSERT INTO meta VALUES ('schema_version', '0')").fetchall()
+    con.close()
+    before = sha256(wh)
+    write_csv(tmp_path / "requests.csv", REQUEST_HEADER, [request_row("R1")])
+    with pytest.raises(EtlError, match="schema version 0"):
+        run_load(tmp_path, [request_source()])
+    assert sha256(wh) == before
