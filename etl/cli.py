@@ -15,8 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import EtlError
+from .warehouse import DEFAULT_PATH
 
-DEFAULT_WAREHOUSE = Path(os.environ.get("MOUACHIR_WAREHOUSE", "data/warehouse.duckdb"))
+DEFAULT_WAREHOUSE = Path(os.environ.get("MOUACHIR_WAREHOUSE", str(DEFAULT_PATH)))
 DEFAULT_SOURCES = Path(os.environ.get("MOUACHIR_SOURCES", "sources.yaml"))
 DEMO_DIR = Path("data/sources/demo")
 

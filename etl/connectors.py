@@ -66,7 +66,7 @@ class Unit:
     checksum: str | None
     chunks: Callable[[], Iterator[Chunk]]
     path: Path | None = None
-    # SQL sources: called after a successful batch with the highest watermark read.
+    # SQL sources: the watermark before the batch ("from") and the highest value read ("to").
     watermark: dict[str, Any] = field(default_factory=dict)
 
 
@@ -552,13 +552,18 @@ def excel_units(config: Config, src: Source) -> list[Unit]:
 
 def sql_units(config: Config, src: Source, watermark: str | None) -> list[Unit]:
     url = config.url(src)
-    location = f"{src.db_schema + '.' if src.db_schema else ''}{src.table}"
+    location = sql_location(src)
     state: dict[str, Any] = {"from": watermark, "to": watermark}
 
     def chunks() -> Iterator[Chunk]:
         yield from _sql_chunks(src, url, location, state)
 
     return [Unit(location=location, checksum=None, chunks=chunks, watermark=state)]
+
+
+def sql_location(src: Source) -> str:
+    """How a SQL source's table is named in the audit: ``schema.table`` or ``table``."""
+    return f"{src.db_schema}.{src.table}" if src.db_schema else str(src.table)
 
 
 def _safe_url(url: str) -> str:

@@ -110,7 +110,7 @@ class Loader:
 
     # ------------------------------------------------------------------ run
     def load_source(self, src: Source) -> list[BatchResult]:
-        location = f"{src.db_schema + '.' if src.db_schema else ''}{src.table}" if src.table else ""
+        location = connectors.sql_location(src) if src.connector == "sql" else ""
         try:
             units = connectors.units(self.config, src, self._watermark(src.name, location))
         except EtlError as e:

@@ -308,8 +308,6 @@ class Validator:
         # dataset rules, over parsed values, for rows whose columns are all fine
         rule_ok, rule_problems = [], []
         for rule in self.ds.rules:
-            if not all(c in self.src.columns or c in self.ds.column_names for c in rule.columns):
-                continue
             src_col = self.src.columns.get(rule.columns[0], rule.columns[0])
             rule_ok.append(f"coalesce({rule.sql}, true)")
             rule_problems.append(
