@@ -454,3 +454,29 @@ def test_a_warehouse_of_another_schema_version_is_refused_untouched(tmp_path: Pa
     with pytest.raises(EtlError, match="schema version 0"):
         run_load(tmp_path, [request_source()])
     assert sha256(wh) == before
+
+
+@pytest.mark.parametrize("tz,local,expected", [
+    ("Africa/Algiers", "2025-07-01 10:00:00", "2025-07-01 09:00:00"),   # fixed +1: fast path
+    ("Europe/Paris", "2025-07-01 10:00:00", "2025-07-01 08:00:00"),     # summer time (ICU)
+    ("Europe/Paris", "2025-01-15 10:00:00", "2025-01-15 09:00:00"),
+    ("Africa/Algiers", "2025-07-01T10:00:00Z", "2025-07-01 10:00:00"),  # own offset wins
+    ("Africa/Algiers", "2025-07-01 10:00:00+03:00", "2025-07-01 07:00:00"),
+])
+def test_timestamps_are_stored_in_utc(tmp_path: Path, wh: Path, tz: str, local: str, expected: str) -> None:
+    from .conftest import SURVEY_HEADER, survey_row, survey_source
+
+    write_csv(tmp_path / "surveys.csv", SURVEY_HEADER, [survey_row("S1", answered=local)])
+    run_load(tmp_path, [survey_source(timezone=tz)])
+    got = query(wh, "SELECT strftime(answered_at, '%Y-%m-%d %H:%M:%S') FROM fact_satisfaction")
+    assert got == [(expected,)]
+
+
+def test_fixed_offset_zones_are_recognised() -> None:
+    import datetime as dt
+
+    from etl.validate import fixed_offset
+
+    assert fixed_offset("Africa/Algiers") == dt.timedelta(hours=1)
+    assert fixed_offset("UTC") == dt.timedelta(0)
+    assert fixed_offset("Europe/Paris") is None  # summer time
