@@ -285,13 +285,16 @@ class Loader:
             {"batch": batch_id, "source": src.name, "dataset": src.dataset,
              "location": chunk.location, "now": _now()},
         ).fetchall()
+        # one scan: rows by first problem (NULL = a valid row)
+        n_valid = n_rejected = 0
         for code, n in con.execute(
-            f"SELECT p._problems[1].code, count(*) FROM {PARSED} p WHERE len(p._problems) > 0 GROUP BY 1"
+            f"SELECT p._problems[1].code, count(*) FROM {PARSED} p GROUP BY 1"
         ).fetchall():
-            reasons[code] = reasons.get(code, 0) + n
-        n_rejected, n_valid = con.execute(
-            f"SELECT count(*) FILTER (len(_problems) > 0), count(*) FILTER (len(_problems) = 0) FROM {PARSED}"
-        ).fetchall()[0]
+            if code is None:
+                n_valid += n
+            else:
+                n_rejected += n
+                reasons[code] = reasons.get(code, 0) + n
         counts["rejected"] += n_rejected
         # dedupe within the chunk: last version wins (by version column, then row order)
         keys = ", ".join(q(k) for k in ds.key)
