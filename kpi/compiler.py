@@ -1,0 +1,333 @@
+"""Compile a checked indicator into SQL, as sqlglot expression trees.
+
+The query of an indicator has two parts:
+
+* ``rows`` — one row per source row kept: its commune, daïra and wilaya, its period, the
+  members of the dimensions it can be split by, and the indicator's expressions evaluated on it
+  (``_x``, ``_num_if`` …). Steward expressions are substituted column by column with the
+  source's column definitions; lookups are joined only when a used column needs them.
+* the aggregate — ``GROUP BY GROUPING SETS`` gives commune, daïra, wilaya and nation in one
+  pass, unsplit and split by each dimension. Each output row carries the partial aggregates
+  (``num``, ``den``, ``n``) from which coarser grains are rolled up: ratios as sums of
+  numerators over sums of denominators, never averages of ratios.
+
+Runtime values are parameters (``$as_of``, ``$since``, ``$cal_from``), never text in the SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from .catalogue import PERIOD_END, Catalogue, Checked
+from .dialect import DIALECTS, DuckDB, parse
+from .sources import NATION_CODE, Source
+
+UNIT_SCALE = {"percent": 100.0, "per_1000_requests": 1000.0, "per_10000_inhabitants": 10000.0}
+ADDITIVE = {"count", "sum", "average", "ratio"}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One commented block of the generated SQL (for ``kpi explain``)."""
+
+    comment: str
+    tree: exp.Expression
+
+
+@dataclass(frozen=True)
+class Compiled:
+    indicator: str
+    grain: str
+    query: exp.Expression          # the whole query, executable
+    parts: tuple[Part, ...]        # the same, block by block, with what each does
+    mode: str                      # flow, stock, snapshot or static
+
+    def sql(self, dialect: str = "duckdb", pretty: bool = True) -> str:
+        return self.query.sql(dialect, pretty=pretty)
+
+    def explain(self, dialect: str = "duckdb") -> str:
+        out = [f"-- indicator {self.indicator}, grain {self.grain} ({self.mode})"]
+        for p in self.parts:
+            out.append("")
+            out.extend(f"-- {line}" for line in p.comment.splitlines())
+            out.append(p.tree.sql(dialect, pretty=True))
+        return "\n".join(out)
+
+
+def mode(c: Checked) -> str:
+    src = c.source
+    if src is None:
+        return "derived"
+    if src.static:
+        return "static"
+    if src.snapshot:
+        return "snapshot"
+    if c.ind.stock is not None:
+        return "stock"
+    return "flow"
+
+
+def base_grain(cat: Catalogue, c: Checked) -> str:
+    """The grain the rows are read at; coarser grains are rolled up from it when possible."""
+    grains = cat.grains(c)
+    if c.ind.kind == "percentile" and mode(c) == "flow":
+        return grains[0]
+    return grains[0]
+
+
+def needs_scan(cat: Catalogue, c: Checked, grain: str) -> bool:
+    """Whether this grain is read from rows (True) or rolled up from the base grain."""
+    if grain == base_grain(cat, c):
+        return True
+    return c.ind.kind == "percentile" and mode(c) == "flow"
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+class Compiler:
+    def __init__(self, cat: Catalogue, dialect: str = "duckdb"):
+        self.cat = cat
+        self.d: DuckDB = DIALECTS[dialect]
+
+    # -- substitution of steward expressions ------------------------------------------------
+    def _substitute(self, tree: exp.Expression, src: Source, period_end: exp.Expression,
+                    used: set[str]) -> exp.Expression:
+        def repl(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and not node.table:
+                if node.name == PERIOD_END:
+                    return period_end.copy()
+                col = src.column(node.name)
+                if col is not None:
+                    used.update(col.joins)
+                    return exp.paren(parse(col.sql)) if not _simple(col.sql) else parse(col.sql)
+            return node
+        return tree.copy().transform(repl)
+
+    def _column(self, src: Source, name: str, used: set[str]) -> exp.Expression:
+        col = src.column(name)
+        assert col is not None, name
+        used.update(col.joins)
+        return parse(col.sql)
+
+    def _min_of(self, src: Source, name: str) -> exp.Expression:
+        """SELECT min(column) over the source's rows (the start of a stock's calendar)."""
+        used: set[str] = set()
+        col = self._column(src, name, used)
+        q = exp.select(exp.func("min", col)).from_(self._from(src))
+        return self._joins(q, src, used)
+
+    def _from(self, src: Source) -> exp.Expression:
+        if src.table.startswith("("):
+            return parse(f"SELECT * FROM {src.table} AS f").args["from_"].this
+        return exp.to_table(src.table).as_("f")
+
+    def _joins(self, q: exp.Select, src: Source, used: set[str]) -> exp.Select:
+        for alias in sorted(used):
+            j = src.joins[alias]
+            if j.table.startswith("("):
+                table = parse(f"SELECT 1 FROM {j.table}").args["from_"].this
+            else:
+                table = exp.to_table(j.table).as_(j.alias)
+            if j.on == "TRUE":
+                q = q.join(table, join_type="CROSS")
+            else:
+                q = q.join(table, on=parse(j.on), join_type="LEFT")
+        return q
+
+    # -- the rows ----------------------------------------------------------------------------
+    def rows(self, c: Checked, grain: str) -> tuple[exp.Select, exp.Expression | None, str]:
+        ind, src, m = c.ind, c.source, mode(c)
+        assert src is not None
+        used: set[str] = set()
+        periods = None
+        select: list[exp.Expression] = []
+        where: list[exp.Expression] = []
+        if src.territorial:
+            select += [parse("t.commune_code").as_("commune"), parse("t.daira_code").as_("daira"),
+                       parse("t.wilaya_code").as_("wilaya")]
+        as_of = exp.Placeholder(this="as_of")
+        since = exp.Placeholder(this="since")
+        if m == "flow":
+            t = self._column(src, ind.time, used)  # type: ignore[arg-type]
+            period = self.d.period_start(grain, t)
+            period_end = parse("least(:n, :a)", n=self.d.next_period(grain, period.copy()), a=as_of)
+            where += [parse(":t IS NOT NULL", t=t.copy()), parse(":t <= :a", t=t.copy(), a=as_of.copy()),
+                      parse(":p >= :s", p=period.copy(), s=since)]
+            select.append(period.as_("period"))
+        elif m in ("stock", "snapshot"):
+            # from the earliest row of the source (or $since, when refreshing recent periods only)
+            start_col = ind.stock.from_ if m == "stock" else src.snapshot  # type: ignore[union-attr]
+            first = parse("greatest(CAST((:m) AS DATE), CAST(:s AS DATE))",
+                          m=self._min_of(src, start_col), s=since)
+            cal = self.d.calendar(grain, first, as_of.copy())
+            periods = exp.select(
+                "period_start",
+                parse("least(:n, :a)", n=self.d.next_period(grain, _col("period_start")),
+                      a=as_of.copy()).as_("period_end"),
+            ).from_(cal.subquery("cal"))
+            period_end = parse("p.period_end")
+            select.append(parse("p.period_start").as_("period"))
+            if m == "stock":
+                frm = self._column(src, ind.stock.from_, used)  # type: ignore[union-attr]
+                where.append(parse(":f < p.period_end", f=self.d.timestamp(frm)))
+                if ind.stock.to:  # type: ignore[union-attr]
+                    to = self._column(src, ind.stock.to, used)  # type: ignore[union-attr]
+                    where.append(parse(":t >= p.period_end", t=self.d.open_until(to)))
+            else:
+                snap = self._column(src, src.snapshot, used)  # type: ignore[arg-type]
+                where += [parse(":s >= p.period_start", s=snap.copy()),
+                          parse(":s < p.period_end", s=self.d.timestamp(snap.copy()))]
+        else:  # static
+            period_end = as_of.copy()
+        for split in ind.dimensions:
+            member = self._column(src, src.dimensions[split], used)
+            select.append(parse("coalesce(CAST(:m AS VARCHAR), '(none)')", m=member).as_(f"m_{split}"))
+        sub = lambda key: self._substitute(c.exprs[key], src, period_end, used)  # noqa: E731
+        if "filter" in c.exprs:
+            where.insert(0, exp.paren(sub("filter")))
+        if "expr" in c.exprs:
+            select.append(self.d.double(sub("expr")).as_("_x"))
+        for part, short in (("numerator", "num"), ("denominator", "den")):
+            p = getattr(ind, part)
+            if p is None:
+                continue
+            if f"{part}.expr" in c.exprs:
+                select.append(self.d.double(sub(f"{part}.expr")).as_(f"_{short}_x"))
+            if f"{part}.filter" in c.exprs:
+                select.append(parse("coalesce(:f, FALSE)", f=sub(f"{part}.filter")).as_(f"_{short}_if"))
+
+        q = exp.select(*select).from_(self._from(src))
+        if src.territorial:
+            q = q.join(parse("SELECT 1 FROM dim_commune AS t").args["from_"].this,
+                       on=parse("t.commune_code = f.commune_code"))
+        q = self._joins(q, src, used)
+        if periods is not None:
+            n_join = 2 if (m == "snapshot" or (ind.stock is not None and ind.stock.to)) else 1
+            q = q.join(exp.to_table("periods").as_("p"), on=exp.and_(*where[-n_join:]))
+            where = where[:-n_join]
+        if where:
+            q = q.where(exp.and_(*where))
+        if m == "snapshot":
+            snap = self._column(src, src.snapshot, set())  # type: ignore[arg-type]
+            q = q.qualify(parse(":s = max(:s2) OVER (PARTITION BY p.period_start)", s=snap, s2=snap.copy()))
+        return q, periods, m
+
+    # -- the aggregate ----------------------------------------------------------------------
+    def aggregates(self, c: Checked) -> dict[str, exp.Expression]:
+        ind = c.ind
+        k = ind.kind
+        scale = exp.Literal.number(UNIT_SCALE.get(ind.unit, 1.0))
+        null = exp.Null()
+        agg = ind.aggregate or "count"
+        if k == "stock":
+            k = {"count": "count", "sum": "sum", "average": "average"}.get(agg, agg)
+        if k == "count":
+            return {"num": parse("CAST(count(*) AS DOUBLE)"), "den": null, "n": parse("count(*)"),
+                    "value": parse("CAST(count(*) AS DOUBLE)")}
+        if k == "sum":
+            return {"num": parse("sum(_x)"), "den": null, "n": parse("count(_x)"),
+                    "value": parse("coalesce(sum(_x), 0)")}
+        if k == "average":
+            return {"num": parse("sum(_x)"), "den": parse("CAST(count(_x) AS DOUBLE)"),
+                    "n": parse("count(_x)"), "value": parse("avg(_x)")}
+        if k in ("min", "max"):
+            return {"num": null, "den": null, "n": parse("count(_x)"), "value": parse(f"{k}(_x)")}
+        if k == "percentile":
+            return {"num": null, "den": null, "n": parse("count(_x)"),
+                    "value": self.d.quantile(_col("_x"), float(ind.p))}  # type: ignore[arg-type]
+        if k == "ratio":
+            out = {}
+            for part, short in (("numerator", "num"), ("denominator", "den")):
+                p = getattr(ind, part)
+                base = parse("CAST(count(*) AS DOUBLE)") if p.aggregate == "count" else parse(
+                    f"coalesce(sum(_{short}_x), 0)")
+                if p.filter:
+                    inner = base.find(exp.AggFunc)
+                    inner.replace(exp.Filter(this=inner.copy(), expression=exp.Where(this=_col(f"_{short}_if"))))
+                out[short] = base
+            out["n"] = parse("count(*)")
+            out["value"] = parse(":num / nullif(:den, 0) * :scale", num=out["num"].copy(),
+                                 den=out["den"].copy(), scale=scale)
+            return out
+        raise ValueError(k)  # pragma: no cover
+
+    def value_from_partials(self, c: Checked, num: exp.Expression, den: exp.Expression) -> exp.Expression:
+        """The figure from rolled-up partial aggregates (additive kinds)."""
+        k = c.ind.kind
+        if k in ("count", "sum") or (k == "stock" and (c.ind.aggregate or "count") in ("count", "sum")):
+            return num
+        if k == "ratio":
+            return parse(":n / nullif(:d, 0) * :s", n=num, d=den,
+                         s=exp.Literal.number(UNIT_SCALE.get(c.ind.unit, 1.0)))
+        return parse(":n / nullif(:d, 0)", n=num, d=den)
+
+    def compile(self, c: Checked, grain: str) -> Compiled:
+        rows, periods, m = self.rows(c, grain)
+        src = c.source
+        assert src is not None
+        keys = ["period"] if m != "static" else []
+        splits = [None] + list(c.ind.dimensions)
+        sets: list[exp.Expression] = []
+        levels = ([["commune", "daira", "wilaya"], ["daira", "wilaya"], ["wilaya"], []]
+                  if src.territorial else [[]])
+        for s in splits:
+            for lv in levels:
+                if s and "commune" in lv:
+                    continue  # splits are materialised down to the daïra (docs/indicators.md)
+                cols = keys + ([f"m_{s}"] if s else []) + lv
+                sets.append(exp.Tuple(expressions=[_col(x) for x in cols]))
+        if src.territorial:
+            level = parse("CASE WHEN GROUPING(commune) = 0 THEN 'commune' WHEN GROUPING(daira) = 0 "
+                          "THEN 'daira' WHEN GROUPING(wilaya) = 0 THEN 'wilaya' ELSE 'nation' END")
+            territory = parse("coalesce(commune, daira, wilaya, :dz)", dz=exp.Literal.string(NATION_CODE))
+            wilaya = _col("wilaya")
+        else:
+            level, territory, wilaya = (exp.Literal.string("nation"), exp.Literal.string(NATION_CODE),
+                                        exp.Null())
+        if c.ind.dimensions:
+            split = exp.Case(ifs=[exp.If(this=parse(f"GROUPING(m_{s}) = 0"), true=exp.Literal.string(s))
+                                  for s in c.ind.dimensions], default=exp.Literal.string(""))
+            member = exp.func("coalesce", *[_col(f"m_{s}") for s in c.ind.dimensions], exp.Literal.string(""))
+        else:
+            split, member = exp.Literal.string(""), exp.Literal.string("")
+        aggs = self.aggregates(c)
+        final = exp.select(
+            level.as_("level"), territory.as_("territory"), wilaya.as_("wilaya"),
+            (_col("period") if m != "static" else parse("CAST(NULL AS DATE)")).as_("period"),
+            split.as_("split"), member.as_("member"),
+            self.d.double(aggs["value"]).as_("value"), self.d.double(aggs["num"]).as_("num"),
+            self.d.double(aggs["den"]).as_("den"), parse("CAST(:n AS BIGINT)", n=aggs["n"]).as_("n"),
+        ).from_("rows")
+        final = final.group_by(exp.GroupingSets(expressions=sets)) if sets else final
+        q = final.with_("rows", as_=rows)
+        if periods is not None:
+            q = q.with_("periods", as_=periods)
+            # periods must come first
+            w = q.args["with_"]
+            w.set("expressions", [w.expressions[-1], *w.expressions[:-1]])
+        parts = []
+        if periods is not None:
+            parts.append(Part(f"periods: each {grain} from the earliest row (or $since) to the as-of time, with "
+                              "its end\n(the first instant after it, or the as-of time if the period is not over)",
+                              periods))
+        what = {
+            "flow": f"rows of {src.name} whose {c.ind.time} falls in the {grain}",
+            "stock": f"rows of {src.name} open at the end of each {grain}",
+            "snapshot": f"rows of the last {src.snapshot} snapshot within each {grain}",
+            "static": f"rows of {src.name} (no time: the same figure for every period)",
+        }[m]
+        filt = f"; kept: {c.ind.filter}" if c.ind.filter else ""
+        parts.append(Part(f"rows: {what}{filt}\nwith commune, daïra, wilaya, the split members and "
+                          "the indicator's expressions", rows))
+        parts.append(Part(f"aggregate ({c.ind.kind}): commune, daïra, wilaya and nation in one pass"
+                          + (f", unsplit and split by {', '.join(c.ind.dimensions)}" if c.ind.dimensions else "")
+                          + "\nnum / den / n are the partial aggregates coarser grains are rolled up from", final))
+        return Compiled(c.id, grain, q, tuple(parts), m)
+
+
+def _simple(sql: str) -> bool:
+    return all(ch.isalnum() or ch in "._" for ch in sql)
