@@ -106,12 +106,12 @@ def export_xlsx(db: Path, table: str, columns: list[str], path: Path, rows: int)
 def budget_workbook(demo_dir: Path, path: Path, rows: int) -> int:
     """A budget workbook shaped like the demo's (title rows, two-row merged header, numeric
     amounts), grown to ``rows`` data rows by repeating wilaya 16's lines over more years."""
+    import openpyxl
     import xlsxwriter
-    from python_calamine import CalamineWorkbook
 
-    src = CalamineWorkbook.from_path(str(demo_dir / "budget" / "budget_16.xlsx"))
-    sheet = src.get_sheet_by_name(next(n for n in src.sheet_names if n.startswith("Exercice")))
-    cells = sheet.to_python(skip_empty_area=False)
+    src = openpyxl.load_workbook(demo_dir / "budget" / "budget_16.xlsx", read_only=True)
+    sheet = src[next(n for n in src.sheetnames if n.startswith("Exercice"))]
+    cells = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
     header = cells[:6]
     data = [r for r in cells[6:] if any(r)]
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})

@@ -439,16 +439,36 @@ _HEADER_SCAN = 40
 
 
 def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
-    from python_calamine import CalamineWorkbook
+    import fastexcel
+
+    from . import xlsx
+
+    def unreadable(e: Exception) -> SourceError:
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return SourceError(
+            f"cannot open the workbook ({type(e).__name__}: {detail})", source=src.name,
+            location=location,
+            expected="an .xlsx workbook; the file may be truncated, damaged or of another format",
+        )
 
     try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except Exception as e:  # calamine raises its own error types for damaged files
-        raise SourceError(
-            f"cannot open the workbook ({type(e).__name__}: {e})", source=src.name, location=location,
-            expected="an .xlsx workbook; the file may be truncated, damaged or of another format",
-        ) from None
-    names = list(wb.sheet_names)
+        reader = fastexcel.read_excel(str(path))
+        names = list(reader.sheet_names)
+        wb = xlsx.Workbook(path)
+    except (fastexcel.FastExcelError, xlsx.XlsxError, OSError) as e:
+        raise unreadable(e) from None
+    try:
+        yield from _excel_sheets(src, path, location, reader, wb, names, unreadable)
+    finally:
+        wb.close()
+
+
+def _excel_sheets(src: Source, path: Path, location: str, reader: Any, wb: Any, names: list[str],
+                  unreadable: Callable[[Exception], SourceError]) -> Iterator[Chunk]:
+    import fastexcel
+
+    from . import xlsx
+
     chosen = [n for n in names if fnmatch.fnmatch(n, src.sheets)] if src.sheets else names
     if not chosen:
         raise SourceError(
@@ -460,12 +480,14 @@ def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
     found_any = False
     first_error: SourceError | None = None
     for name in chosen:
-        sheet = wb.get_sheet_by_name(name)
-        rows = sheet.to_python(skip_empty_area=False)
-        merged = list(sheet.merged_cell_ranges or [])
         sheet_loc = f"{location} [{name}]"
+        scan = (src.header_row + 1) if src.header_row else _HEADER_SCAN + 1
         try:
-            hdr_row, data_start, header = _find_header(rows, merged, wanted, src.header_row)
+            head = xlsx.sheet_head(wb, name, scan)
+        except xlsx.XlsxError as e:
+            raise unreadable(e) from None
+        try:
+            hdr_row, data_start, header = _find_header(head.rows, head.merged, wanted, src.header_row)
         except SourceError as e:
             if src.sheets is None:
                 # without an explicit sheet pattern, a sheet with no table header is a notes sheet
@@ -478,20 +500,34 @@ def excel_chunks(src: Source, path: Path, location: str) -> Iterator[Chunk]:
                                 where=f"header (row {hdr_row + 1})")
         found_any = True
         idx = {w: header.index(f) for w, f in mapping.items()}
-        numbers: list[int] = []
-        width = max(idx.values()) + 1
-        kept: list[list[Any]] = []
-        for r in range(data_start, len(rows)):
-            row = rows[r]
-            # blank rows are not rows ("any" is the fast test; 0 and spaces need the slow one)
-            if not any(row) or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-                continue
-            numbers.append(r + 1)
-            kept.append(row if len(row) >= width else row + [None] * (width - len(row)))
-        columns = list(zip(*kept)) if kept else [()] * width
-        arrays = [pa.array(numbers, type=pa.int64())] + [_column_array(list(columns[i])) for i in idx.values()]
+        try:
+            data = xlsx.read_rows(reader, name, data_start, sorted(set(idx.values())))
+        except (fastexcel.FastExcelError, xlsx.XlsxError) as e:
+            raise unreadable(e) from None
+        arrays = [data.rows] + [data.columns[i] for i in idx.values()]
         t = pa.Table.from_arrays(arrays, names=[ROW, *idx])
-        yield Chunk(_with_scope(t, scope), sheet_loc)
+        bad: list[BadRow] = []
+        by_col = {i: header[i] for i in idx.values()}
+        errors = [e for e in data.cell_errors if e.column in by_col]
+        if errors:
+            # a formula error is not an empty cell: the row is rejected, naming the cell
+            rows_with_errors: dict[int, list[Any]] = {}
+            for e in errors:
+                rows_with_errors.setdefault(e.row, []).append(e)
+            keep = pc.invert(pc.is_in(t.column(ROW), pa.array(list(rows_with_errors), pa.int64())))
+            rejected = t.filter(pc.invert(keep)).to_pylist()
+            for rec in rejected:
+                errs = rows_with_errors[rec[ROW]]
+                raw = {mapping[w]: (_text(v) if v is not None else None) for w, v in rec.items()
+                       if w in mapping}
+                for e in errs:
+                    raw[by_col[e.column]] = e.error
+                reason = "; ".join(
+                    f"column {by_col[e.column]!r}: the cell holds the formula error {e.error}, "
+                    f"expected a value" for e in errs)
+                bad.append(BadRow(rec[ROW], by_col[errs[0].column], "cell_error", reason, raw))
+            t = t.filter(keep)
+        yield Chunk(_with_scope(t, scope), sheet_loc, bad)
     if not found_any and first_error is not None:
         if not first_error.message.startswith("no header row"):
             raise first_error  # names the sheet, its header row and the missing column

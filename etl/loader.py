@@ -300,26 +300,36 @@ class Loader:
         keys = ", ".join(q(k) for k in ds.key)
         order = (f"{q(ds.version_column)} DESC NULLS LAST, " if ds.version_column else "") + f"{q(ROW)} DESC"
         cols = ", ".join(q(c) for c in ds.column_names)
-        # Most chunks repeat no key and match none in the warehouse (first loads, new rows):
-        # then the valid rows go straight in. Otherwise they are staged in _incoming, the last
-        # version of each key kept, and the keys they replace deleted first.
+        # Most rows of a chunk repeat no key of the chunk and match none in the warehouse
+        # (first loads, new rows): they go straight in. Only the keys that repeat, or that are
+        # already in the table, are staged in _incoming, the last version of each kept, and the
+        # rows they replace deleted first.
         join_p = " AND ".join(f"t.{q(k)} = p.{q(k)}" for k in ds.key)
-        repeated, existing_rows = con.execute(
-            f"SELECT count(*) - count(DISTINCT ({keys})), "
-            f"count(*) FILTER (EXISTS (SELECT 1 FROM {ds.table} t WHERE {join_p})) "
-            f"FROM {PARSED} p WHERE len(_problems) = 0"
-        ).fetchall()[0]
+        join_x = " AND ".join(f"x.{q(k)} = p.{q(k)}" for k in ds.key)
+        special = materialize(
+            con, "_special",
+            f"SELECT {keys} FROM {PARSED} p WHERE len(_problems) = 0 GROUP BY {keys} HAVING count(*) > 1 "
+            f"UNION SELECT {keys} FROM {PARSED} p WHERE len(_problems) = 0 "
+            f"AND EXISTS (SELECT 1 FROM {ds.table} t WHERE {join_p})",
+        )
         lineage = ", ".join(n for n, _, _ in LINEAGE_COLUMNS)
         params = {"batch": batch_id, "source": src.name, "location": chunk.location}
         select = (f"SELECT {cols}, $batch AS _batch_id, $source AS _source, $location AS _location, "
-                  f"{q(ROW)} AS _row FROM {PARSED} WHERE len(_problems) = 0")
-        if not repeated and not existing_rows:
+                  f"{q(ROW)} AS _row FROM {PARSED} p WHERE len(_problems) = 0")
+        if special.num_rows == 0:
+            con.unregister("_special")
             con.execute(f"INSERT INTO {ds.table} ({cols}, {lineage}) {select}", params).fetchall()
             counts["loaded"] += n_valid
             return
-        dedupe = (f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
-                  if repeated else "")
-        materialize(con, "_incoming", f"{select}{dedupe}", params)
+        (n_direct,), = con.execute(
+            f"INSERT INTO {ds.table} ({cols}, {lineage}) {select} "
+            f"AND NOT EXISTS (SELECT 1 FROM _special x WHERE {join_x})", params).fetchall()
+        counts["loaded"] += n_direct
+        n_valid -= n_direct
+        dedupe = f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
+        materialize(con, "_incoming", f"{select} AND EXISTS (SELECT 1 FROM _special x WHERE {join_x})"
+                                      f"{dedupe}", params)
+        con.unregister("_special")
         join = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in ds.key)
         v = q(ds.version_column) if ds.version_column else None
         newer = f"t.{v} > i.{v}" if v else "false"

@@ -248,7 +248,9 @@ def write_budget(path: Path, rows: list[list[Any]] = BUDGET_ROWS, sheet: str = "
         ws.write(3, 8 + c, h)
     for r, row in enumerate(rows):
         for c, v in enumerate(row):
-            if v is not None:
+            if isinstance(v, tuple):  # (formula, its cached result), e.g. ("=1/0", "#DIV/0!")
+                ws.write_formula(4 + r, c, v[0], None, v[1])
+            elif v is not None:
                 ws.write(4 + r, c, v)
     wb.close()
 

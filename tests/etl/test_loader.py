@@ -480,3 +480,24 @@ def test_fixed_offset_zones_are_recognised() -> None:
     assert fixed_offset("Africa/Algiers") == dt.timedelta(hours=1)
     assert fixed_offset("UTC") == dt.timedelta(0)
     assert fixed_offset("Europe/Paris") is None  # summer time
+
+
+def test_a_chunk_mixing_new_repeated_and_existing_keys_is_merged_row_by_row(tmp_path: Path, wh: Path) -> None:
+    """New keys go straight in; only repeated or already loaded keys take the merge path, and
+    the counts and rows are those of a merge of every row."""
+    write_csv(tmp_path / "a.csv", REQUEST_HEADER,
+              [request_row("E1", updated="2025-03-01 10:00:00"),
+               request_row("E2", updated="2025-03-05 10:00:00")])
+    run_load(tmp_path, [request_source(name="a", path="a.csv")])
+    write_csv(tmp_path / "b.csv", REQUEST_HEADER, [
+        request_row("N1"), request_row("N2"),                                   # new
+        request_row("D1", updated="2025-03-01 10:00:00"),                       # repeated in the file:
+        request_row("D1", channel="web", updated="2025-03-02 10:00:00"),        # the later version wins
+        request_row("E1", channel="web", updated="2025-03-02 10:00:00"),        # replaces its version
+        request_row("E2", channel="web", updated="2025-03-01 10:00:00"),        # older: does not
+    ])
+    (b,) = run_load(tmp_path, [request_source(name="b", path="b.csv")]).batches
+    assert (b.rows_read, b.rows_loaded, b.rows_merged, b.rows_rejected) == (6, 3, 3, 0)
+    assert_balanced(wh)
+    got = {r[0]: r[3] for r in facts(wh)}
+    assert got == {"D1": "web", "E1": "web", "E2": "desk", "N1": "desk", "N2": "desk"}
