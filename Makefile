@@ -22,8 +22,12 @@ $(WAREHOUSE): | venv
 
 demo: venv
 	$(BIN)/python -m etl demo --warehouse $(WAREHOUSE)
+	$(BIN)/python -m kpi --warehouse $(WAREHOUSE) compute
 
+# The figures the app shows are refreshed before it starts (only what new batches touched;
+# nothing at all when the warehouse has not changed since the last refresh).
 run: venv $(WAREHOUSE)
+	$(BIN)/python -m kpi --warehouse $(WAREHOUSE) compute
 	MOUACHIR_WAREHOUSE=$(WAREHOUSE) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--access-logfile - app:server
 
@@ -32,6 +36,7 @@ test: venv
 
 bench: venv
 	$(BIN)/python bench/etl.py
+	$(BIN)/python bench/kpi.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

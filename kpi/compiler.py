@@ -156,7 +156,8 @@ class Compiler:
             period = self.d.period_start(grain, t)
             period_end = parse("least(:n, :a)", n=self.d.next_period(grain, period.copy()), a=as_of)
             where += [parse(":t IS NOT NULL", t=t.copy()), parse(":t <= :a", t=t.copy(), a=as_of.copy()),
-                      parse(":p >= :s", p=period.copy(), s=since)]
+                      parse(":p >= CAST(date_trunc(:g, CAST(:s AS TIMESTAMP)) AS DATE)", p=period.copy(),
+                            g=exp.Literal.string(grain), s=since)]
             select.append(period.as_("period"))
         elif m in ("stock", "snapshot"):
             # from the earliest row of the source (or $since, when refreshing recent periods only)

@@ -152,7 +152,9 @@ class Engine:
             since = self._changed_since(meta["last_batch"])
             if since is not None:
                 old_as_of = dt.datetime.fromisoformat(meta["as_of"])
-                since = min(since, old_as_of.date())
+                # from 1 January of the earliest year touched: quarters and years are rolled up
+                # from the months, and the year to date needs every month of the year
+                since = dt.date(min(since, old_as_of.date()).year, 1, 1)
         ids = [i for i in self.cat.indicators if not only or i in only]
         if only:
             # inputs of derived indicators asked for are computed too
@@ -496,16 +498,20 @@ class Engine:
                         ELSE CASE WHEN value <= g_bound THEN 'green'
                              WHEN value <= a_bound THEN 'amber' ELSE 'red' END END AS status,
                    CASE WHEN value IS NOT NULL AND level <> 'nation' THEN CAST(rank() OVER parent AS INTEGER) END AS rank_parent,
-                   CASE WHEN value IS NOT NULL AND level <> 'nation' THEN CAST(count(value) OVER parent AS INTEGER) END AS count_parent,
+                   CASE WHEN value IS NOT NULL AND level <> 'nation' THEN CAST(count(value) OVER parent_all AS INTEGER) END AS count_parent,
                    peer_group,
                    CASE WHEN value IS NOT NULL AND level = 'commune' THEN CAST(rank() OVER peer AS INTEGER) END AS rank_peer,
-                   CASE WHEN value IS NOT NULL AND level = 'commune' THEN CAST(count(value) OVER peer AS INTEGER) END AS count_peer
+                   CASE WHEN value IS NOT NULL AND level = 'commune' THEN CAST(count(value) OVER peer_all AS INTEGER) END AS count_peer
             FROM b
             WINDOW parent AS (PARTITION BY indicator, grain, period, split, member, level,
                               CASE WHEN level = 'wilaya' THEN '{NATION_CODE}' ELSE wilaya END, value IS NULL
                               ORDER BY key DESC),
+                   parent_all AS (PARTITION BY indicator, grain, period, split, member, level,
+                              CASE WHEN level = 'wilaya' THEN '{NATION_CODE}' ELSE wilaya END, value IS NULL),
                    peer AS (PARTITION BY indicator, grain, period, split, member, level, peer_group,
-                            value IS NULL ORDER BY key DESC)
+                            value IS NULL ORDER BY key DESC),
+                   peer_all AS (PARTITION BY indicator, grain, period, split, member, level, peer_group,
+                                value IS NULL)
             UNION ALL
             SELECT indicator, level, territory, wilaya, grain, period, split, member, value, num, den, n,
                    prev_value, yoy_value, ytd_value, NULL, NULL, NULL, NULL, NULL, NULL, NULL

@@ -1,0 +1,69 @@
+-- indicator digital_uptake, grain month (flow)
+
+-- rows: rows of requests whose submitted_at falls in the month
+-- with commune, daïra, wilaya, the split members and the indicator's expressions
+SELECT
+  t.commune_code AS commune,
+  t.daira_code AS daira,
+  t.wilaya_code AS wilaya,
+  CAST(DATE_TRUNC('MONTH', f.submitted_at) AS DATE) AS period,
+  COALESCE(CAST(f.service_code AS TEXT), '(none)') AS m_service,
+  COALESCE(CAST(s.category AS TEXT), '(none)') AS m_service_category,
+  COALESCE(ch.is_digital, FALSE) AS _num_if
+FROM fact_request AS f
+JOIN dim_commune AS t
+  ON t.commune_code = f.commune_code
+LEFT JOIN dim_channel AS ch
+  ON ch.channel_code = f.channel
+LEFT JOIN dim_service AS s
+  ON s.service_code = f.service_code
+WHERE
+  NOT f.submitted_at IS NULL
+  AND f.submitted_at <= $as_of
+  AND CAST(DATE_TRUNC('MONTH', f.submitted_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+
+-- aggregate (ratio): commune, daïra, wilaya and nation in one pass, unsplit and split by service, service_category
+-- num / den / n are the partial aggregates coarser grains are rolled up from
+SELECT
+  CASE
+    WHEN GROUPING(commune) = 0
+    THEN 'commune'
+    WHEN GROUPING(daira) = 0
+    THEN 'daira'
+    WHEN GROUPING(wilaya) = 0
+    THEN 'wilaya'
+    ELSE 'nation'
+  END AS level,
+  COALESCE(commune, daira, wilaya, 'DZ') AS territory,
+  wilaya AS wilaya,
+  period AS period,
+  CASE
+    WHEN GROUPING(m_service) = 0
+    THEN 'service'
+    WHEN GROUPING(m_service_category) = 0
+    THEN 'service_category'
+    ELSE ''
+  END AS split,
+  COALESCE(m_service, m_service_category, '') AS member,
+  CAST(CAST(COUNT(*) FILTER(WHERE
+    _num_if) AS DOUBLE) / NULLIF(CAST(COUNT(*) AS DOUBLE), 0) * 100.0 AS DOUBLE) AS value,
+  CAST(CAST(COUNT(*) FILTER(WHERE
+    _num_if) AS DOUBLE) AS DOUBLE) AS num,
+  CAST(CAST(COUNT(*) AS DOUBLE) AS DOUBLE) AS den,
+  CAST(COUNT(*) AS BIGINT) AS n
+FROM rows
+GROUP BY
+  GROUPING SETS (
+    (period, commune, daira, wilaya),
+    (period, daira, wilaya),
+    (period, wilaya),
+    (period),
+    (period, m_service, daira, wilaya),
+    (period, m_service, wilaya),
+    (period, m_service),
+    (period, m_service_category, daira, wilaya),
+    (period, m_service_category, wilaya),
+    (period, m_service_category)
+  )
+
+-- quarter, year: rolled up from the base grain (sums of num and den of the base grain)

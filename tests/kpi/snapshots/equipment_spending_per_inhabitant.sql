@@ -1,0 +1,4 @@
+-- indicator equipment_spending_per_inhabitant (derived): equipment_spending / population
+-- computed from the materialised figures of its inputs, at the same level, territory and period;
+-- a division by zero gives no figure.
+-- inputs: equipment_spending, population

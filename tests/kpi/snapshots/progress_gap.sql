@@ -1,0 +1,93 @@
+-- indicator progress_gap, grain month (stock)
+
+-- periods: each month from the earliest row (or $since) to the as-of time, with its end
+-- (the first instant after it, or the as-of time if the period is not over)
+SELECT
+  period_start,
+  LEAST(CAST(period_start AS TIMESTAMP) + INTERVAL '1' MONTH, $as_of) AS period_end
+FROM (
+  SELECT
+    CAST(gs.generate_series AS DATE) AS period_start
+  FROM GENERATE_SERIES(
+    CAST(DATE_TRUNC(
+      'MONTH',
+      GREATEST(
+        CAST((
+          SELECT
+            MIN(COALESCE(f.actual_start, f.planned_start))
+          FROM fact_project AS f
+        ) AS DATE),
+        CAST($since AS DATE)
+      )
+    ) AS TIMESTAMP),
+    CAST(DATE_TRUNC('MONTH', $as_of) AS TIMESTAMP),
+    INTERVAL '1' MONTH
+  ) AS gs
+) AS cal
+
+-- rows: rows of projects open at the end of each month; kept: status IN ('in_progress', 'stalled')
+-- with commune, daïra, wilaya, the split members and the indicator's expressions
+SELECT
+  t.commune_code AS commune,
+  t.daira_code AS daira,
+  t.wilaya_code AS wilaya,
+  p.period_start AS period,
+  COALESCE(CAST(f.programme AS TEXT), '(none)') AS m_programme,
+  COALESCE(CAST(f.sector AS TEXT), '(none)') AS m_sector,
+  CAST(f.physical_progress - (
+    100.0 * f.consumed_amount / NULLIF(f.ap_amount, 0)
+  ) AS DOUBLE) AS _x
+FROM fact_project AS f
+JOIN dim_commune AS t
+  ON t.commune_code = f.commune_code
+JOIN periods AS p
+  ON CAST(COALESCE(f.actual_start, f.planned_start) AS TIMESTAMP) < p.period_end
+  AND COALESCE(CAST(f.actual_end AS TIMESTAMP), CAST('infinity' AS TIMESTAMP)) >= p.period_end
+WHERE
+  (
+    f.status IN ('in_progress', 'stalled')
+  )
+
+-- aggregate (stock): commune, daïra, wilaya and nation in one pass, unsplit and split by programme, sector
+-- num / den / n are the partial aggregates coarser grains are rolled up from
+SELECT
+  CASE
+    WHEN GROUPING(commune) = 0
+    THEN 'commune'
+    WHEN GROUPING(daira) = 0
+    THEN 'daira'
+    WHEN GROUPING(wilaya) = 0
+    THEN 'wilaya'
+    ELSE 'nation'
+  END AS level,
+  COALESCE(commune, daira, wilaya, 'DZ') AS territory,
+  wilaya AS wilaya,
+  period AS period,
+  CASE
+    WHEN GROUPING(m_programme) = 0
+    THEN 'programme'
+    WHEN GROUPING(m_sector) = 0
+    THEN 'sector'
+    ELSE ''
+  END AS split,
+  COALESCE(m_programme, m_sector, '') AS member,
+  CAST(AVG(_x) AS DOUBLE) AS value,
+  CAST(SUM(_x) AS DOUBLE) AS num,
+  CAST(CAST(COUNT(_x) AS DOUBLE) AS DOUBLE) AS den,
+  CAST(COUNT(_x) AS BIGINT) AS n
+FROM rows
+GROUP BY
+  GROUPING SETS (
+    (period, commune, daira, wilaya),
+    (period, daira, wilaya),
+    (period, wilaya),
+    (period),
+    (period, m_programme, daira, wilaya),
+    (period, m_programme, wilaya),
+    (period, m_programme),
+    (period, m_sector, daira, wilaya),
+    (period, m_sector, wilaya),
+    (period, m_sector)
+  )
+
+-- quarter, year: rolled up from the base grain (the figure of the last base period in it)

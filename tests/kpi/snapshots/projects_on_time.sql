@@ -1,0 +1,68 @@
+-- indicator projects_on_time, grain month (flow)
+
+-- rows: rows of projects whose actual_end falls in the month; kept: status = 'completed'
+-- with commune, daïra, wilaya, the split members and the indicator's expressions
+SELECT
+  t.commune_code AS commune,
+  t.daira_code AS daira,
+  t.wilaya_code AS wilaya,
+  CAST(DATE_TRUNC('MONTH', f.actual_end) AS DATE) AS period,
+  COALESCE(CAST(f.programme AS TEXT), '(none)') AS m_programme,
+  COALESCE(CAST(f.sector AS TEXT), '(none)') AS m_sector,
+  COALESCE(f.actual_end <= f.planned_end, FALSE) AS _num_if
+FROM fact_project AS f
+JOIN dim_commune AS t
+  ON t.commune_code = f.commune_code
+WHERE
+  (
+    f.status = 'completed'
+  )
+  AND NOT f.actual_end IS NULL
+  AND f.actual_end <= $as_of
+  AND CAST(DATE_TRUNC('MONTH', f.actual_end) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+
+-- aggregate (ratio): commune, daïra, wilaya and nation in one pass, unsplit and split by programme, sector
+-- num / den / n are the partial aggregates coarser grains are rolled up from
+SELECT
+  CASE
+    WHEN GROUPING(commune) = 0
+    THEN 'commune'
+    WHEN GROUPING(daira) = 0
+    THEN 'daira'
+    WHEN GROUPING(wilaya) = 0
+    THEN 'wilaya'
+    ELSE 'nation'
+  END AS level,
+  COALESCE(commune, daira, wilaya, 'DZ') AS territory,
+  wilaya AS wilaya,
+  period AS period,
+  CASE
+    WHEN GROUPING(m_programme) = 0
+    THEN 'programme'
+    WHEN GROUPING(m_sector) = 0
+    THEN 'sector'
+    ELSE ''
+  END AS split,
+  COALESCE(m_programme, m_sector, '') AS member,
+  CAST(CAST(COUNT(*) FILTER(WHERE
+    _num_if) AS DOUBLE) / NULLIF(CAST(COUNT(*) AS DOUBLE), 0) * 100.0 AS DOUBLE) AS value,
+  CAST(CAST(COUNT(*) FILTER(WHERE
+    _num_if) AS DOUBLE) AS DOUBLE) AS num,
+  CAST(CAST(COUNT(*) AS DOUBLE) AS DOUBLE) AS den,
+  CAST(COUNT(*) AS BIGINT) AS n
+FROM rows
+GROUP BY
+  GROUPING SETS (
+    (period, commune, daira, wilaya),
+    (period, daira, wilaya),
+    (period, wilaya),
+    (period),
+    (period, m_programme, daira, wilaya),
+    (period, m_programme, wilaya),
+    (period, m_programme),
+    (period, m_sector, daira, wilaya),
+    (period, m_sector, wilaya),
+    (period, m_sector)
+  )
+
+-- quarter, year: rolled up from the base grain (sums of num and den of the base grain)

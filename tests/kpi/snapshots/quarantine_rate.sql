@@ -1,0 +1,39 @@
+-- indicator quarantine_rate, grain month (flow)
+
+-- rows: rows of batches whose finished_at falls in the month; kept: status <> 'failed'
+-- with commune, daïra, wilaya, the split members and the indicator's expressions
+SELECT
+  CAST(DATE_TRUNC('MONTH', f.finished_at) AS DATE) AS period,
+  COALESCE(CAST(f.dataset AS TEXT), '(none)') AS m_dataset,
+  CAST(f.rows_rejected AS DOUBLE) AS _num_x,
+  CAST(f.rows_read AS DOUBLE) AS _den_x
+FROM etl_batch AS f
+WHERE
+  (
+    f.status <> 'failed'
+  )
+  AND NOT f.finished_at IS NULL
+  AND f.finished_at <= $as_of
+  AND CAST(DATE_TRUNC('MONTH', f.finished_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+
+-- aggregate (ratio): commune, daïra, wilaya and nation in one pass, unsplit and split by dataset
+-- num / den / n are the partial aggregates coarser grains are rolled up from
+SELECT
+  'nation' AS level,
+  'DZ' AS territory,
+  NULL AS wilaya,
+  period AS period,
+  CASE WHEN GROUPING(m_dataset) = 0 THEN 'dataset' ELSE '' END AS split,
+  COALESCE(m_dataset, '') AS member,
+  CAST(COALESCE(SUM(_num_x), 0) / NULLIF(COALESCE(SUM(_den_x), 0), 0) * 100.0 AS DOUBLE) AS value,
+  CAST(COALESCE(SUM(_num_x), 0) AS DOUBLE) AS num,
+  CAST(COALESCE(SUM(_den_x), 0) AS DOUBLE) AS den,
+  CAST(COUNT(*) AS BIGINT) AS n
+FROM rows
+GROUP BY
+  GROUPING SETS (
+    (period),
+    (period, m_dataset)
+  )
+
+-- quarter, year: rolled up from the base grain (sums of num and den of the base grain)

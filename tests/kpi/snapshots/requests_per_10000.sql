@@ -1,0 +1,4 @@
+-- indicator requests_per_10000 (derived): request_volume / population * 10000
+-- computed from the materialised figures of its inputs, at the same level, territory and period;
+-- a division by zero gives no figure.
+-- inputs: request_volume, population
