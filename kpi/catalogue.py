@@ -163,16 +163,22 @@ def parse_expression(text: str) -> exp.Expression:
     if len(trees) != 1:
         raise ValueError(f"{text!r} holds {len(trees)} statements; write one expression")
     tree = trees[0]
-    if isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Command, exp.Pragma, exp.Set)):
-        raise ValueError(f"{text!r} is a statement ({type(tree).__name__.upper()}); "
-                         "write one expression over the source's columns")
+    if isinstance(tree, exp.Star):
+        return tree  # refused by the node checks, with what was expected
+    if not isinstance(tree, exp.Condition) or isinstance(tree, exp.Query):
+        raise ValueError(f"{text!r} is a statement ({type(tree).__name__.upper()}), not an "
+                         "expression; write one expression over the source's columns")
     return tree
 
 
 def _func_name(node: exp.Expression) -> str:
+    """The function's name as the steward wrote it (read_csv, not ReadCSV)."""
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
-    return type(node).__name__.lower()
+    try:
+        return node.sql_name().lower()
+    except Exception:  # pragma: no cover - every sqlglot Func has a sql_name
+        return type(node).__name__.lower()
 
 
 def check_expression(text: str, columns: dict[str, str], *, boolean: bool, what: str,
@@ -431,6 +437,10 @@ def check_derived(c: Ctx) -> list[Issue]:
                                    suggest(node.name, c.ids)))
             elif node.name == ind.id:
                 out.append(c.issue(("formula",), "formula uses the indicator itself"))
+    if not out and not list(tree.find_all(exp.Column)):
+        out.append(c.issue(("formula",), "the formula uses no indicator",
+                           "a derived indicator is computed from other indicators, e.g. "
+                           "request_volume / population * 10000"))
     if not out:
         c.exprs["formula"] = tree
     return out
@@ -456,6 +466,26 @@ CHECKS: tuple[Callable[[Ctx], list[Issue]], ...] = (
     check_shape, check_time, check_expressions, check_ratio, check_targets, check_derived,
     check_tests,
 )
+
+
+def _lenient_checks(raw: dict[str, Any], doc: yamlio.Located, base: tuple, ids: set[str],
+                    wilayas: frozenset[str], already: list[Issue]) -> list[Issue]:
+    """The checks of CHECKS on an indicator that failed model validation, as far as they can
+    run on its valid keys; issues already reported on the same line are not repeated."""
+    try:
+        ind = Indicator.model_construct(**{k: v for k, v in raw.items() if k in Indicator.model_fields})
+    except Exception:  # pragma: no cover - model_construct does not validate
+        return []
+    ctx = Ctx(doc, base, ind, ids, wilayas)
+    out: list[Issue] = []
+    seen = {(i.line, i.message) for i in already}
+    for check in (check_time, check_expressions, check_targets, check_derived):
+        try:
+            found = check(ctx)
+        except Exception:  # a field still in its raw form: that check cannot run yet
+            continue
+        out += [i for i in found if (i.line, i.message) not in seen]
+    return out
 
 
 def _inputs(c: Checked) -> tuple[str, ...]:
@@ -485,6 +515,13 @@ def load(path: Path | str = DEFAULT_PATH, *, wilayas: frozenset[str] | None = No
     doc, issues = yamlio.load(text, file)
     if doc is None:
         raise CatalogueError(issues)
+    # problems met while reading (duplicate keys): inside an indicator they break it
+    by_indicator: dict[int, list[Issue]] = {}
+    for path, issue in doc.problems:
+        if len(path) >= 2 and path[0] == "indicators" and isinstance(path[1], int):
+            by_indicator.setdefault(path[1], []).append(issue)
+        else:
+            issues.append(issue)
     if not isinstance(doc.data, dict):
         raise CatalogueError([Issue(file, 1, None, "the catalogue must be a mapping with version and indicators")])
     try:
@@ -503,6 +540,13 @@ def load(path: Path | str = DEFAULT_PATH, *, wilayas: frozenset[str] | None = No
         line = doc.line(base)
         ind_id = str(raw_ind.get("id")) if isinstance(raw_ind, dict) and raw_ind.get("id") else f"#{i + 1}"
         label = raw_ind.get("label") if isinstance(raw_ind, dict) and isinstance(raw_ind.get("label"), dict) else None
+        if not isinstance(raw_ind, dict):
+            broken[ind_id] = Broken(ind_id, line, None, [Issue(
+                file, line, ind_id, f"an indicator must be a mapping of keys (id, label, …), not "
+                f"{type(raw_ind).__name__}", "see docs/indicators.md for an example")])
+            continue
+        read_problems = [Issue(i.file, i.line, ind_id, i.message, i.suggestion)
+                         for i in by_indicator.get(i, [])]
         if ind_id in seen:
             b = Broken(ind_id, line, label, [Issue(file, doc.line(base + ("id",)), ind_id,
                        f"duplicate id {ind_id} (first defined on line {seen[ind_id]})",
@@ -513,10 +557,16 @@ def load(path: Path | str = DEFAULT_PATH, *, wilayas: frozenset[str] | None = No
         try:
             ind = Indicator.model_validate(raw_ind)
         except ValidationError as err:
-            broken[ind_id] = Broken(ind_id, line, label, _pydantic_issues(err, doc, base, ind_id, Indicator))
+            found = read_problems + _pydantic_issues(err, doc, base, ind_id, Indicator)
+            # the other checks still run on what could be read, so that every problem of the
+            # indicator is reported at once
+            bad_keys = {e["loc"][0] for e in err.errors() if e["loc"]}
+            partial = {k: v for k, v in raw_ind.items() if k not in bad_keys}
+            found += _lenient_checks(partial, doc, base, ids_all, wilayas, found)
+            broken[ind_id] = Broken(ind_id, line, label, found)
             continue
         ctx = Ctx(doc, base, ind, ids_all, wilayas)
-        found: list[Issue] = []
+        found = list(read_problems)
         for check in CHECKS:
             found.extend(check(ctx))
         if found:
@@ -527,8 +577,18 @@ def load(path: Path | str = DEFAULT_PATH, *, wilayas: frozenset[str] | None = No
             checked[ind_id] = c
 
     ordered = _order(checked, broken, file)
-    all_issues = issues + [i for b in broken.values() for i in b.issues]
-    cat = Catalogue(file, fingerprint, ordered, broken, all_issues)
+    cat = Catalogue(file, fingerprint, ordered, broken, [])
+    for i, c in list(ordered.items()):
+        if c.ind.kind == "derived" and not cat.grains(c):
+            broken[i] = Broken(i, c.line, c.ind.label.model_dump(), [Issue(
+                file, doc.line(("indicators",)), i, "its inputs have no grain (month, quarter, year) "
+                "in common, so it would never have a figure",
+                "use inputs computed at a common grain, or widen their grains")])
+            del ordered[i]
+    # a derived indicator on one that just broke breaks too
+    cat.indicators = _order(dict(ordered), broken, file)
+    cat.issues = issues + [i for b in broken.values() for i in b.issues]
+    all_issues = cat.issues
     if all_issues:
         log.warning("catalogue %s: %d problem(s), %d indicator(s) unavailable", file,
                     len(all_issues), len(broken))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import catalogue as catmod
@@ -43,7 +44,7 @@ def _load(args: argparse.Namespace) -> Catalogue:
 
 def _print_issues(console: Console, cat: Catalogue) -> None:
     for issue in cat.issues:
-        console.print(f"[red]error[/red] {issue}", highlight=False, markup=True, soft_wrap=True)
+        console.print(f"[red]error[/red] {escape(str(issue))}", highlight=False, soft_wrap=True)
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -62,7 +63,8 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         table.add_row(i, c.ind.kind, c.ind.unit, c.ind.source or "(derived)",
                       ",".join(cat.grains(c)), ",".join(c.ind.dimensions), c.ind.label.fr, "ok")
     for b in cat.broken.values():
-        table.add_row(b.id, "", "", "", "", "", (b.label or {}).get("fr", ""), f"unavailable: {b.reason}")
+        table.add_row(escape(b.id), "", "", "", "", "", escape((b.label or {}).get("fr", "")),
+                      escape(f"unavailable: {b.reason}"))
     console.print(table)
     return 0
 
@@ -70,7 +72,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 def cmd_explain(args: argparse.Namespace, console: Console) -> int:
     cat = _load(args)
     if args.id in cat.broken:
-        console.print(f"{args.id} is unavailable: {cat.broken[args.id].reason}", highlight=False)
+        console.print(f"{args.id} is unavailable: {escape(cat.broken[args.id].reason)}", highlight=False)
         return 1
     if args.id not in cat.indicators:
         hint = catmod.suggest(args.id, list(cat.indicators))
@@ -156,9 +158,9 @@ def cmd_test(args: argparse.Namespace, console: Console) -> int:
     failed = [o for o in outcomes if not o.ok]
     for o in outcomes:
         mark = "[green]ok[/green]  " if o.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {o.indicator}: {o.test}", highlight=False)
+        console.print(f"{mark} {o.indicator}: {escape(o.test)}", highlight=False)
         for f in o.failures:
-            console.print(f"       {f}", highlight=False)
+            console.print(f"       {escape(f)}", highlight=False)
     untested = [i for i, c in cat.indicators.items() if not c.ind.tests and (not args.ids or i in args.ids)]
     for i in untested:
         console.print(f"[yellow]no test[/yellow] {i}", highlight=False)
@@ -220,15 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
-    console = Console(stderr=False)
+    console = Console(stderr=False, soft_wrap=True)
     handlers = {"validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
                 "compute": cmd_compute, "test": cmd_test, "schema": cmd_schema}
     try:
         return handlers[args.cmd](args, console)
     except CatalogueError as err:
         for issue in err.issues:
-            console.print(f"error {issue}", highlight=False, markup=False)
+            console.print(f"error {issue}", highlight=False, markup=False, soft_wrap=True)
         return 2
     except KpiError as err:
-        console.print(f"error: {err}", highlight=False, markup=False)
+        console.print(f"error: {err}", highlight=False, markup=False, soft_wrap=True)
         return 2

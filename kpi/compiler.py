@@ -154,8 +154,13 @@ class Compiler:
         if m == "flow":
             t = self._column(src, ind.time, used)  # type: ignore[arg-type]
             period = self.d.period_start(grain, t)
-            period_end = parse("least(:n, :a)", n=self.d.next_period(grain, period.copy()), a=as_of)
-            where += [parse(":t IS NOT NULL", t=t.copy()), parse(":t <= :a", t=t.copy(), a=as_of.copy()),
+            where.append(parse(":t IS NOT NULL", t=t.copy()))
+            if src.bounded:
+                period_end = parse("least(:n, :a)", n=self.d.next_period(grain, period.copy()), a=as_of)
+                where.append(parse(":t <= :a", t=t.copy(), a=as_of.copy()))
+            else:
+                period_end = self.d.next_period(grain, period.copy())
+            where += [
                       parse(":p >= CAST(date_trunc(:g, CAST(:s AS TIMESTAMP)) AS DATE)", p=period.copy(),
                             g=exp.Literal.string(grain), s=since)]
             select.append(period.as_("period"))

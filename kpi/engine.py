@@ -173,25 +173,41 @@ class Engine:
                   "since": since or dt.date(1900, 1, 1)}
         _q(con, f"CREATE OR REPLACE TEMP TABLE _kpi_new AS SELECT {_BASE_COLS} FROM kpi_result LIMIT 0")
         self._defs(ids)
+        self.failed: dict[str, str] = {}
         for i in ids:
             c = self.cat.indicators[i]
             t1 = time.perf_counter()
             if c.ind.kind == "derived":
                 continue
-            self._compute_base(c, params)
+            try:
+                self._compute_base(c, params)
+            except duckdb.Error as e:
+                # one indicator the warehouse cannot compute does not stop the others
+                self._fail(i, e)
+                continue
             report.per_indicator[i] = (0, time.perf_counter() - t1)
+        ids = [i for i in ids if i not in self.failed]
         log.info("base figures computed in %.1f s", time.perf_counter() - t0)
         enriched = self._enrich([i for i in ids if self.cat.indicators[i].ind.kind != "derived"],
                                 params)
         log.info("previous period, last year, year to date: %.1f s", time.perf_counter() - t0)
-        for i in ids:
+        for i in list(ids):
             c = self.cat.indicators[i]
             if c.ind.kind != "derived":
                 continue
             t1 = time.perf_counter()
-            self._compute_derived(c)
-            enriched += self._enrich([i], params)
+            lost = [d for d in c.inputs if d in self.failed]
+            if lost:
+                self.failed[i] = f"input {lost[0]} could not be computed"
+                continue
+            try:
+                self._compute_derived(c)
+                enriched += self._enrich([i], params)
+            except duckdb.Error as e:
+                self._fail(i, e)
+                continue
             report.per_indicator[i] = (0, time.perf_counter() - t1)
+        ids = [i for i in ids if i not in self.failed]
         log.info("derived indicators: %.1f s", time.perf_counter() - t0)
         self._finish(ids, params, since, enriched)
         log.info("targets, status, ranks: %.1f s", time.perf_counter() - t0)
@@ -199,12 +215,19 @@ class Engine:
         for i in ids:
             n, s = report.per_indicator.get(i, (0, 0.0))
             report.per_indicator[i] = (counts.get(i, 0), s)
-        self._write(ids, since, report, as_of, last_batch)
+        self._write(ids + list(self.failed), since, report, as_of, last_batch)
         log.info("written: %.1f s", time.perf_counter() - t0)
         report.rows = sum(counts.values())
-        report.unavailable = {b.id: b.reason for b in self.cat.broken.values()}
+        report.unavailable = {k: b.reason for k, b in self.cat.broken.items()}
+        report.unavailable.update(self.failed)
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _fail(self, ind_id: str, err: Exception) -> None:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        self.failed[ind_id] = f"could not be computed: {first}"
+        log.error("indicator %s could not be computed: %s", ind_id, err)
+        _q(self.con, "DELETE FROM _kpi_new WHERE indicator = ?", [ind_id])
 
     # -- steps -------------------------------------------------------------------------------
     def _last_batch(self) -> str | None:
@@ -544,8 +567,9 @@ class Engine:
         rows = []
         for i, c in self.cat.indicators.items():
             n, s = report.per_indicator.get(i, (None, None))
-            rows.append((i, True, None, c.ind.label.fr, c.ind.label.ar, c.ind.label.en, c.ind.unit,
-                         c.ind.direction, n, s, now if i in ids else None))
+            failed = self.failed.get(i)
+            rows.append((i, failed is None, failed, c.ind.label.fr, c.ind.label.ar, c.ind.label.en,
+                         c.ind.unit, c.ind.direction, n, s, now if i in ids else None))
         for b in self.cat.broken.values():
             lab = b.label or {}
             rows.append((b.id if b.id not in self.cat.indicators else f"{b.id}@{b.line}", False,

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FORMAT_VERSION = 1
 ID_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
@@ -45,8 +45,8 @@ class Part(_Node):
     """Numerator or denominator of a ratio: an aggregate of rows with its own filter."""
 
     aggregate: Literal["count", "sum"] = Field(description="count rows, or sum an expression.")
-    expr: str | None = Field(None, description="Expression summed (aggregate: sum).")
-    filter: str | None = Field(None, description="SQL boolean expression: rows counted.")
+    expr: str | None = Field(None, min_length=1, description="Expression summed (aggregate: sum).")
+    filter: str | None = Field(None, min_length=1, description="SQL boolean expression: rows counted.")
 
     @model_validator(mode="after")
     def _expr_for_sum(self) -> "Part":
@@ -70,6 +70,11 @@ class TrajectoryStep(_Node):
     from_: str = Field(alias="from", pattern=PERIOD_PATTERN,
                        description="First period the value applies to: 2026, 2026-Q3 or 2026-07.")
     value: float
+
+    @field_validator("from_", mode="before")
+    @classmethod
+    def _year_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 class Target(_Node):
@@ -142,8 +147,8 @@ class Indicator(_Node):
     kind: Kind
     time: str | None = Field(None, description="Flow: the column that places a row in a period.")
     stock: Stock | None = Field(None, description="Stock: rows open at the end of the period.")
-    filter: str | None = Field(None, description="SQL boolean expression: rows kept.")
-    expr: str | None = Field(None, description="Expression aggregated (sum, average, percentile, stock).")
+    filter: str | None = Field(None, min_length=1, description="SQL boolean expression: rows kept.")
+    expr: str | None = Field(None, min_length=1, description="Expression aggregated (sum, average, percentile, stock).")
     aggregate: Literal["count", "sum", "average", "min", "max"] | None = Field(
         None, description="Stock: how open rows are aggregated (default count).")
     p: float | None = Field(None, gt=0, lt=1, description="Percentile: 0.5 for the median, 0.9 for P90.")
@@ -152,7 +157,7 @@ class Indicator(_Node):
     zero_denominator: Literal["not_applicable"] | None = Field(
         None, description="Ratio: acknowledge that the denominator can be zero; the figure is then "
         "shown as not applicable.")
-    formula: str | None = Field(None, description="Derived: arithmetic over other indicator ids.")
+    formula: str | None = Field(None, min_length=1, description="Derived: arithmetic over other indicator ids.")
     dimensions: list[str] = Field(default_factory=list, description="Splits offered (service, channel, …).")
     grains: list[Literal["month", "quarter", "year"]] | None = Field(
         None, description="Grains computed (default: all the source allows).")
@@ -164,7 +169,7 @@ class Indicator(_Node):
 
 class Catalogue(_Node):
     version: Literal[1] = Field(description="Format version of this file.")
-    indicators: list[dict[str, Any]] = Field(description="The indicators (each validated on its own).")
+    indicators: list[Any] = Field(description="The indicators (each validated on its own).")
 
 
 _PERIOD_RE = re.compile(PERIOD_PATTERN)

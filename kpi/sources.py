@@ -58,6 +58,9 @@ class Source:
     grains: tuple[str, ...] = GRAINS
     # SQL over the fact table's rows: the earliest moment a changed row can affect.
     change_time: str | None = None
+    # Rows later than the data's as-of time are left out (False: ETL metadata, which is
+    # written after the data it describes).
+    bounded: bool = True
     alias: str = "f"
 
     def column(self, name: str) -> SourceColumn | None:
@@ -247,6 +250,7 @@ BATCHES = Source(
     dimensions={"dataset": "dataset"},
     time_columns=("finished_at",),
     territorial=False,
+    bounded=False,
 )
 
 COMMUNES = Source(

@@ -168,7 +168,9 @@ def run_test(cat: Catalogue, c: Checked, test: FixtureTest) -> Outcome:
         as_of = test.as_of
         if isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime):
             as_of = dt.datetime.combine(as_of, dt.time(23, 59, 59))
-        Engine(con, cat).refresh(full=True, as_of=as_of, only=[c.id])
+        report = Engine(con, cat).refresh(full=True, as_of=as_of, only=[c.id])
+        if c.id in report.unavailable:
+            return Outcome(c.id, test.name, False, [report.unavailable[c.id]])
         failures = []
         for e in test.expect:
             territory = e.territory or "DZ"

@@ -16,10 +16,13 @@ Path_ = tuple[Any, ...]
 class Located:
     """Data read from YAML plus the line of every node, addressed by its path of keys/indexes."""
 
-    def __init__(self, data: Any, lines: dict[Path_, int], file: str):
+    def __init__(self, data: Any, lines: dict[Path_, int], file: str,
+                 problems: list[tuple[Path_, Issue]] | None = None):
         self.data = data
         self.lines = lines
         self.file = file
+        # problems found while reading (duplicate keys …), with the path of the mapping holding them
+        self.problems = problems or []
 
     def line(self, path: Path_) -> int | None:
         """Line of ``path``, or of its closest ancestor that has one."""
@@ -35,8 +38,8 @@ class _Constructor(SafeConstructor):
     pass
 
 
-def _build(node: Node, path: Path_, lines: dict[Path_, int], issues: list[Issue], file: str,
-           ctor: _Constructor) -> Any:
+def _build(node: Node, path: Path_, lines: dict[Path_, int], issues: list[tuple[Path_, Issue]],
+           file: str, ctor: _Constructor) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, MappingNode):
         out: dict[Any, Any] = {}
@@ -44,18 +47,19 @@ def _build(node: Node, path: Path_, lines: dict[Path_, int], issues: list[Issue]
         for key_node, value_node in node.value:
             key = ctor.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
-                issues.append(Issue(file, key_node.start_mark.line + 1, None,
-                                    f"a key must be a plain value, not {type(key).__name__}"))
+                issues.append((path, Issue(file, key_node.start_mark.line + 1, None,
+                                           f"a key must be a plain value, not {type(key).__name__}")))
                 continue
             if isinstance(key, (int, float, bool)) or key is None:
                 # YAML reads `16:` as the integer 16; territory codes are strings.
                 key = key_node.value if isinstance(key_node, ScalarNode) else str(key)
             if key in out:
-                issues.append(Issue(file, key_node.start_mark.line + 1, None,
-                                    f"duplicate key {key!r} (the later one would silently win)",
-                                    "remove one of the two"))
+                issues.append((path, Issue(file, key_node.start_mark.line + 1, None,
+                                           f"duplicate key {key!r} (the later one would silently win)",
+                                           "remove one of the two")))
             out[key] = _build(value_node, path + (key,), lines, issues, file, ctor)
-            lines.setdefault(path + (key,), key_node.start_mark.line + 1)
+            # a problem with a key points at the key, not at the first line of its block
+            lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, SequenceNode):
         return [_build(n, path + (i,), lines, issues, file, ctor) for i, n in enumerate(node.value)]
@@ -68,7 +72,9 @@ def load(text: str, file: str) -> tuple[Located | None, list[Issue]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        # an unclosed { or [ is reported where it was opened
+        flow = e.context and ("flow mapping" in e.context or "flow sequence" in e.context)
+        mark = (e.context_mark if flow and e.context_mark else None) or e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         what = " ".join(x for x in (e.context, e.problem) if x)
         return None, [Issue(file, line, None, f"not valid YAML: {what}",
@@ -78,9 +84,10 @@ def load(text: str, file: str) -> tuple[Located | None, list[Issue]]:
     if node is None:
         return Located({}, {}, file), []
     lines: dict[Path_, int] = {}
+    problems: list[tuple[Path_, Issue]] = []
     try:
-        data = _build(node, (), lines, issues, file, _Constructor())
+        data = _build(node, (), lines, problems, file, _Constructor())
     except yaml.constructor.ConstructorError as e:
         mark = e.problem_mark
         return None, [Issue(file, mark.line + 1 if mark else None, None, f"not valid YAML: {e.problem}")]
-    return Located(data, lines, file), issues
+    return Located(data, lines, file, problems), issues

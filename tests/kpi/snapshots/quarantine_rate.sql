@@ -13,7 +13,6 @@ WHERE
     f.status <> 'failed'
   )
   AND NOT f.finished_at IS NULL
-  AND f.finished_at <= $as_of
   AND CAST(DATE_TRUNC('MONTH', f.finished_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
 
 -- aggregate (ratio): commune, daïra, wilaya and nation in one pass, unsplit and split by dataset
