@@ -261,6 +261,45 @@ class Compiler:
             return out
         raise ValueError(k)  # pragma: no cover
 
+    def partials(self, c: Checked) -> tuple[dict[str, exp.Expression], dict[str, exp.Expression]] | None:
+        """Two-phase aggregation for decomposable kinds: per-commune partials (phase 1, one
+        GROUP BY over the rows), then the levels and splits from those partials (phase 2).
+        None for percentiles, which must see every row at every level."""
+        ind = c.ind
+        k = ind.kind
+        if k == "stock":
+            k = ind.aggregate or "count"
+        scale = exp.Literal.number(UNIT_SCALE.get(ind.unit, 1.0))
+        null = exp.Null()
+        if k == "count":
+            return ({"p_n": parse("count(*)")},
+                    {"value": parse("CAST(sum(p_n) AS DOUBLE)"), "num": parse("CAST(sum(p_n) AS DOUBLE)"),
+                     "den": null, "n": parse("sum(p_n)")})
+        if k in ("sum", "average"):
+            one = {"p_sx": parse("sum(_x)"), "p_n": parse("count(_x)")}
+            if k == "sum":
+                return one, {"value": parse("coalesce(sum(p_sx), 0)"), "num": parse("sum(p_sx)"),
+                             "den": null, "n": parse("sum(p_n)")}
+            return one, {"value": parse("sum(p_sx) / nullif(sum(p_n), 0)"), "num": parse("sum(p_sx)"),
+                         "den": parse("CAST(sum(p_n) AS DOUBLE)"), "n": parse("sum(p_n)")}
+        if k in ("min", "max"):
+            return ({"p_m": parse(f"{k}(_x)"), "p_n": parse("count(_x)")},
+                    {"value": parse(f"{k}(p_m)"), "num": null, "den": null, "n": parse("sum(p_n)")})
+        if k == "ratio":
+            one: dict[str, exp.Expression] = {"p_n": parse("count(*)")}
+            two: dict[str, exp.Expression] = {}
+            for part, short in (("numerator", "num"), ("denominator", "den")):
+                p = getattr(ind, part)
+                base = parse("count(*)") if p.aggregate == "count" else parse(f"sum(_{short}_x)")
+                if p.filter:
+                    base = exp.Filter(this=base, expression=exp.Where(this=_col(f"_{short}_if")))
+                one[f"p_{short}"] = base
+                two[short] = parse(f"CAST(coalesce(sum(p_{short}), 0) AS DOUBLE)")
+            two["value"] = parse(":n / nullif(:d, 0) * :s", n=two["num"].copy(), d=two["den"].copy(), s=scale)
+            two["n"] = parse("sum(p_n)")
+            return one, two
+        return None
+
     def value_from_partials(self, c: Checked, num: exp.Expression, den: exp.Expression) -> exp.Expression:
         """The figure from rolled-up partial aggregates (additive kinds)."""
         k = c.ind.kind
@@ -300,16 +339,29 @@ class Compiler:
             member = exp.func("coalesce", *[_col(f"m_{s}") for s in c.ind.dimensions], exp.Literal.string(""))
         else:
             split, member = exp.Literal.string(""), exp.Literal.string("")
-        aggs = self.aggregates(c)
+        two_phase = self.partials(c)
+        fine = None
+        if two_phase is not None:
+            phase1, aggs = two_phase
+            keys_fine = keys + [f"m_{s}" for s in c.ind.dimensions] + (
+                ["commune", "daira", "wilaya"] if src.territorial else [])
+            fine = exp.select(*[_col(k) for k in keys_fine],
+                              *[e.as_(name) for name, e in phase1.items()]).from_("rows")
+            if keys_fine:
+                fine = fine.group_by(*[_col(k) for k in keys_fine])
+        else:
+            aggs = self.aggregates(c)
         final = exp.select(
             level.as_("level"), territory.as_("territory"), wilaya.as_("wilaya"),
             (_col("period") if m != "static" else parse("CAST(NULL AS DATE)")).as_("period"),
             split.as_("split"), member.as_("member"),
             self.d.double(aggs["value"]).as_("value"), self.d.double(aggs["num"]).as_("num"),
             self.d.double(aggs["den"]).as_("den"), parse("CAST(:n AS BIGINT)", n=aggs["n"]).as_("n"),
-        ).from_("rows")
+        ).from_("fine" if fine is not None else "rows")
         final = final.group_by(exp.GroupingSets(expressions=sets)) if sets else final
         q = final.with_("rows", as_=rows)
+        if fine is not None:
+            q = q.with_("fine", as_=fine)
         if periods is not None:
             q = q.with_("periods", as_=periods)
             # periods must come first
@@ -329,6 +381,10 @@ class Compiler:
         filt = f"; kept: {c.ind.filter}" if c.ind.filter else ""
         parts.append(Part(f"rows: {what}{filt}\nwith commune, daïra, wilaya, the split members and "
                           "the indicator's expressions", rows))
+        if fine is not None:
+            parts.append(Part("fine: partial aggregates per commune, period and split member, in one "
+                              "pass over the rows\n(counts and sums add up, so every level is rolled "
+                              "up from these)", fine))
         parts.append(Part(f"aggregate ({c.ind.kind}): commune, daïra, wilaya and nation in one pass"
                           + (f", unsplit and split by {', '.join(c.ind.dimensions)}" if c.ind.dimensions else "")
                           + "\nnum / den / n are the partial aggregates coarser grains are rolled up from", final))

@@ -62,6 +62,25 @@ WHERE
 QUALIFY
   LAST_DAY(MAKE_DATE(f.fiscal_year, q.quarter * 3, 1)) = MAX(LAST_DAY(MAKE_DATE(f.fiscal_year, q.quarter * 3, 1))) OVER (PARTITION BY p.period_start)
 
+-- fine: partial aggregates per commune, period and split member, in one pass over the rows
+-- (counts and sums add up, so every level is rolled up from these)
+SELECT
+  period,
+  m_section,
+  commune,
+  daira,
+  wilaya,
+  COUNT(*) AS p_n,
+  SUM(_num_x) AS p_num,
+  SUM(_den_x) AS p_den
+FROM rows
+GROUP BY
+  period,
+  m_section,
+  commune,
+  daira,
+  wilaya
+
 -- aggregate (ratio): commune, daïra, wilaya and nation in one pass, unsplit and split by section
 -- num / den / n are the partial aggregates coarser grains are rolled up from
 SELECT
@@ -79,11 +98,11 @@ SELECT
   period AS period,
   CASE WHEN GROUPING(m_section) = 0 THEN 'section' ELSE '' END AS split,
   COALESCE(m_section, '') AS member,
-  CAST(COALESCE(SUM(_num_x), 0) / NULLIF(COALESCE(SUM(_den_x), 0), 0) * 100.0 AS DOUBLE) AS value,
-  CAST(COALESCE(SUM(_num_x), 0) AS DOUBLE) AS num,
-  CAST(COALESCE(SUM(_den_x), 0) AS DOUBLE) AS den,
-  CAST(COUNT(*) AS BIGINT) AS n
-FROM rows
+  CAST(CAST(COALESCE(SUM(p_num), 0) AS DOUBLE) / NULLIF(CAST(COALESCE(SUM(p_den), 0) AS DOUBLE), 0) * 100.0 AS DOUBLE) AS value,
+  CAST(CAST(COALESCE(SUM(p_num), 0) AS DOUBLE) AS DOUBLE) AS num,
+  CAST(CAST(COALESCE(SUM(p_den), 0) AS DOUBLE) AS DOUBLE) AS den,
+  CAST(SUM(p_n) AS BIGINT) AS n
+FROM fine
 GROUP BY
   GROUPING SETS (
     (period, commune, daira, wilaya),

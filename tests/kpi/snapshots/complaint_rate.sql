@@ -19,6 +19,25 @@ WHERE
   AND f.submitted_at <= $as_of
   AND CAST(DATE_TRUNC('MONTH', f.submitted_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
 
+-- fine: partial aggregates per commune, period and split member, in one pass over the rows
+-- (counts and sums add up, so every level is rolled up from these)
+SELECT
+  period,
+  commune,
+  daira,
+  wilaya,
+  COUNT(*) AS p_n,
+  COUNT(*) FILTER(WHERE
+    _num_if) AS p_num,
+  COUNT(*) FILTER(WHERE
+    _den_if) AS p_den
+FROM rows
+GROUP BY
+  period,
+  commune,
+  daira,
+  wilaya
+
 -- aggregate (ratio): commune, daïra, wilaya and nation in one pass
 -- num / den / n are the partial aggregates coarser grains are rolled up from
 SELECT
@@ -36,15 +55,11 @@ SELECT
   period AS period,
   '' AS split,
   '' AS member,
-  CAST(CAST(COUNT(*) FILTER(WHERE
-    _num_if) AS DOUBLE) / NULLIF(CAST(COUNT(*) FILTER(WHERE
-    _den_if) AS DOUBLE), 0) * 1000.0 AS DOUBLE) AS value,
-  CAST(CAST(COUNT(*) FILTER(WHERE
-    _num_if) AS DOUBLE) AS DOUBLE) AS num,
-  CAST(CAST(COUNT(*) FILTER(WHERE
-    _den_if) AS DOUBLE) AS DOUBLE) AS den,
-  CAST(COUNT(*) AS BIGINT) AS n
-FROM rows
+  CAST(CAST(COALESCE(SUM(p_num), 0) AS DOUBLE) / NULLIF(CAST(COALESCE(SUM(p_den), 0) AS DOUBLE), 0) * 1000.0 AS DOUBLE) AS value,
+  CAST(CAST(COALESCE(SUM(p_num), 0) AS DOUBLE) AS DOUBLE) AS num,
+  CAST(CAST(COALESCE(SUM(p_den), 0) AS DOUBLE) AS DOUBLE) AS den,
+  CAST(SUM(p_n) AS BIGINT) AS n
+FROM fine
 GROUP BY
   GROUPING SETS (
     (period, commune, daira, wilaya),

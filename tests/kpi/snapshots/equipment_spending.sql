@@ -58,6 +58,22 @@ WHERE
 QUALIFY
   LAST_DAY(MAKE_DATE(f.fiscal_year, q.quarter * 3, 1)) = MAX(LAST_DAY(MAKE_DATE(f.fiscal_year, q.quarter * 3, 1))) OVER (PARTITION BY p.period_start)
 
+-- fine: partial aggregates per commune, period and split member, in one pass over the rows
+-- (counts and sums add up, so every level is rolled up from these)
+SELECT
+  period,
+  commune,
+  daira,
+  wilaya,
+  SUM(_x) AS p_sx,
+  COUNT(_x) AS p_n
+FROM rows
+GROUP BY
+  period,
+  commune,
+  daira,
+  wilaya
+
 -- aggregate (sum): commune, daïra, wilaya and nation in one pass
 -- num / den / n are the partial aggregates coarser grains are rolled up from
 SELECT
@@ -75,11 +91,11 @@ SELECT
   period AS period,
   '' AS split,
   '' AS member,
-  CAST(COALESCE(SUM(_x), 0) AS DOUBLE) AS value,
-  CAST(SUM(_x) AS DOUBLE) AS num,
+  CAST(COALESCE(SUM(p_sx), 0) AS DOUBLE) AS value,
+  CAST(SUM(p_sx) AS DOUBLE) AS num,
   CAST(NULL AS DOUBLE) AS den,
-  CAST(COUNT(_x) AS BIGINT) AS n
-FROM rows
+  CAST(SUM(p_n) AS BIGINT) AS n
+FROM fine
 GROUP BY
   GROUPING SETS (
     (period, commune, daira, wilaya),

@@ -23,6 +23,26 @@ WHERE
   AND f.actual_end <= $as_of
   AND CAST(DATE_TRUNC('MONTH', f.actual_end) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
 
+-- fine: partial aggregates per commune, period and split member, in one pass over the rows
+-- (counts and sums add up, so every level is rolled up from these)
+SELECT
+  period,
+  m_programme,
+  m_sector,
+  commune,
+  daira,
+  wilaya,
+  SUM(_x) AS p_sx,
+  COUNT(_x) AS p_n
+FROM rows
+GROUP BY
+  period,
+  m_programme,
+  m_sector,
+  commune,
+  daira,
+  wilaya
+
 -- aggregate (average): commune, daïra, wilaya and nation in one pass, unsplit and split by programme, sector
 -- num / den / n are the partial aggregates coarser grains are rolled up from
 SELECT
@@ -46,11 +66,11 @@ SELECT
     ELSE ''
   END AS split,
   COALESCE(m_programme, m_sector, '') AS member,
-  CAST(AVG(_x) AS DOUBLE) AS value,
-  CAST(SUM(_x) AS DOUBLE) AS num,
-  CAST(CAST(COUNT(_x) AS DOUBLE) AS DOUBLE) AS den,
-  CAST(COUNT(_x) AS BIGINT) AS n
-FROM rows
+  CAST(SUM(p_sx) / NULLIF(SUM(p_n), 0) AS DOUBLE) AS value,
+  CAST(SUM(p_sx) AS DOUBLE) AS num,
+  CAST(CAST(SUM(p_n) AS DOUBLE) AS DOUBLE) AS den,
+  CAST(SUM(p_n) AS BIGINT) AS n
+FROM fine
 GROUP BY
   GROUPING SETS (
     (period, commune, daira, wilaya),

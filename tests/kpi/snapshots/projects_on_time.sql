@@ -21,6 +21,28 @@ WHERE
   AND f.actual_end <= $as_of
   AND CAST(DATE_TRUNC('MONTH', f.actual_end) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
 
+-- fine: partial aggregates per commune, period and split member, in one pass over the rows
+-- (counts and sums add up, so every level is rolled up from these)
+SELECT
+  period,
+  m_programme,
+  m_sector,
+  commune,
+  daira,
+  wilaya,
+  COUNT(*) AS p_n,
+  COUNT(*) FILTER(WHERE
+    _num_if) AS p_num,
+  COUNT(*) AS p_den
+FROM rows
+GROUP BY
+  period,
+  m_programme,
+  m_sector,
+  commune,
+  daira,
+  wilaya
+
 -- aggregate (ratio): commune, daïra, wilaya and nation in one pass, unsplit and split by programme, sector
 -- num / den / n are the partial aggregates coarser grains are rolled up from
 SELECT
@@ -44,13 +66,11 @@ SELECT
     ELSE ''
   END AS split,
   COALESCE(m_programme, m_sector, '') AS member,
-  CAST(CAST(COUNT(*) FILTER(WHERE
-    _num_if) AS DOUBLE) / NULLIF(CAST(COUNT(*) AS DOUBLE), 0) * 100.0 AS DOUBLE) AS value,
-  CAST(CAST(COUNT(*) FILTER(WHERE
-    _num_if) AS DOUBLE) AS DOUBLE) AS num,
-  CAST(CAST(COUNT(*) AS DOUBLE) AS DOUBLE) AS den,
-  CAST(COUNT(*) AS BIGINT) AS n
-FROM rows
+  CAST(CAST(COALESCE(SUM(p_num), 0) AS DOUBLE) / NULLIF(CAST(COALESCE(SUM(p_den), 0) AS DOUBLE), 0) * 100.0 AS DOUBLE) AS value,
+  CAST(CAST(COALESCE(SUM(p_num), 0) AS DOUBLE) AS DOUBLE) AS num,
+  CAST(CAST(COALESCE(SUM(p_den), 0) AS DOUBLE) AS DOUBLE) AS den,
+  CAST(SUM(p_n) AS BIGINT) AS n
+FROM fine
 GROUP BY
   GROUPING SETS (
     (period, commune, daira, wilaya),

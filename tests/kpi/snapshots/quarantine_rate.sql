@@ -15,6 +15,19 @@ WHERE
   AND NOT f.finished_at IS NULL
   AND CAST(DATE_TRUNC('MONTH', f.finished_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
 
+-- fine: partial aggregates per commune, period and split member, in one pass over the rows
+-- (counts and sums add up, so every level is rolled up from these)
+SELECT
+  period,
+  m_dataset,
+  COUNT(*) AS p_n,
+  SUM(_num_x) AS p_num,
+  SUM(_den_x) AS p_den
+FROM rows
+GROUP BY
+  period,
+  m_dataset
+
 -- aggregate (ratio): commune, daïra, wilaya and nation in one pass, unsplit and split by dataset
 -- num / den / n are the partial aggregates coarser grains are rolled up from
 SELECT
@@ -24,11 +37,11 @@ SELECT
   period AS period,
   CASE WHEN GROUPING(m_dataset) = 0 THEN 'dataset' ELSE '' END AS split,
   COALESCE(m_dataset, '') AS member,
-  CAST(COALESCE(SUM(_num_x), 0) / NULLIF(COALESCE(SUM(_den_x), 0), 0) * 100.0 AS DOUBLE) AS value,
-  CAST(COALESCE(SUM(_num_x), 0) AS DOUBLE) AS num,
-  CAST(COALESCE(SUM(_den_x), 0) AS DOUBLE) AS den,
-  CAST(COUNT(*) AS BIGINT) AS n
-FROM rows
+  CAST(CAST(COALESCE(SUM(p_num), 0) AS DOUBLE) / NULLIF(CAST(COALESCE(SUM(p_den), 0) AS DOUBLE), 0) * 100.0 AS DOUBLE) AS value,
+  CAST(CAST(COALESCE(SUM(p_num), 0) AS DOUBLE) AS DOUBLE) AS num,
+  CAST(CAST(COALESCE(SUM(p_den), 0) AS DOUBLE) AS DOUBLE) AS den,
+  CAST(SUM(p_n) AS BIGINT) AS n
+FROM fine
 GROUP BY
   GROUPING SETS (
     (period),

@@ -20,6 +20,27 @@ WHERE
   AND f.submitted_at <= $as_of
   AND CAST(DATE_TRUNC('MONTH', f.submitted_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
 
+-- fine: partial aggregates per commune, period and split member, in one pass over the rows
+-- (counts and sums add up, so every level is rolled up from these)
+SELECT
+  period,
+  m_service,
+  m_channel,
+  m_service_category,
+  commune,
+  daira,
+  wilaya,
+  COUNT(*) AS p_n
+FROM rows
+GROUP BY
+  period,
+  m_service,
+  m_channel,
+  m_service_category,
+  commune,
+  daira,
+  wilaya
+
 -- aggregate (count): commune, daïra, wilaya and nation in one pass, unsplit and split by service, channel, service_category
 -- num / den / n are the partial aggregates coarser grains are rolled up from
 SELECT
@@ -45,11 +66,11 @@ SELECT
     ELSE ''
   END AS split,
   COALESCE(m_service, m_channel, m_service_category, '') AS member,
-  CAST(CAST(COUNT(*) AS DOUBLE) AS DOUBLE) AS value,
-  CAST(CAST(COUNT(*) AS DOUBLE) AS DOUBLE) AS num,
+  CAST(CAST(SUM(p_n) AS DOUBLE) AS DOUBLE) AS value,
+  CAST(CAST(SUM(p_n) AS DOUBLE) AS DOUBLE) AS num,
   CAST(NULL AS DOUBLE) AS den,
-  CAST(COUNT(*) AS BIGINT) AS n
-FROM rows
+  CAST(SUM(p_n) AS BIGINT) AS n
+FROM fine
 GROUP BY
   GROUPING SETS (
     (period, commune, daira, wilaya),

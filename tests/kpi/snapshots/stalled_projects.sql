@@ -45,6 +45,25 @@ WHERE
     f.status = 'stalled'
   )
 
+-- fine: partial aggregates per commune, period and split member, in one pass over the rows
+-- (counts and sums add up, so every level is rolled up from these)
+SELECT
+  period,
+  m_programme,
+  m_sector,
+  commune,
+  daira,
+  wilaya,
+  COUNT(*) AS p_n
+FROM rows
+GROUP BY
+  period,
+  m_programme,
+  m_sector,
+  commune,
+  daira,
+  wilaya
+
 -- aggregate (stock): commune, daïra, wilaya and nation in one pass, unsplit and split by programme, sector
 -- num / den / n are the partial aggregates coarser grains are rolled up from
 SELECT
@@ -68,11 +87,11 @@ SELECT
     ELSE ''
   END AS split,
   COALESCE(m_programme, m_sector, '') AS member,
-  CAST(CAST(COUNT(*) AS DOUBLE) AS DOUBLE) AS value,
-  CAST(CAST(COUNT(*) AS DOUBLE) AS DOUBLE) AS num,
+  CAST(CAST(SUM(p_n) AS DOUBLE) AS DOUBLE) AS value,
+  CAST(CAST(SUM(p_n) AS DOUBLE) AS DOUBLE) AS num,
   CAST(NULL AS DOUBLE) AS den,
-  CAST(COUNT(*) AS BIGINT) AS n
-FROM rows
+  CAST(SUM(p_n) AS BIGINT) AS n
+FROM fine
 GROUP BY
   GROUPING SETS (
     (period, commune, daira, wilaya),
