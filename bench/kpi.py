@@ -46,11 +46,12 @@ LEVEL = ("CASE WHEN GROUPING(commune) = 0 THEN 'commune' WHEN GROUPING(daira) = 
          "coalesce(commune, daira, wilaya, 'DZ') AS territory")
 
 
-def sets(key: str, splits: list[str]) -> str:
-    """GROUPING SETS of the four levels, unsplit and split (no commune-level splits)."""
+def sets(key: str, splits: list[str], daira_splits: bool = True) -> str:
+    """GROUPING SETS of the four levels, unsplit and split (no commune-level splits; no daïra
+    splits for percentiles)."""
     out = [f"({key}, commune, daira, wilaya)", f"({key}, daira, wilaya)", f"({key}, wilaya)", f"({key})"]
     for s in splits:
-        out += [f"({key}, {s}, daira, wilaya)", f"({key}, {s}, wilaya)", f"({key}, {s})"]
+        out += ([f"({key}, {s}, daira, wilaya)"] if daira_splits else []) + [f"({key}, {s}, wilaya)", f"({key}, {s})"]
     return "GROUPING SETS (" + ", ".join(out) + ")"
 
 
@@ -80,7 +81,7 @@ WITH x AS (
   WHERE {where} AND {t} IS NOT NULL AND {t} <= $as_of
 )
 SELECT {LEVEL}, wilaya, period, {member(splits)}, {agg}
-FROM x GROUP BY {sets('period', splits)}"""
+FROM x GROUP BY {sets('period', splits, 'quantile' not in agg)}"""
 
 
 def stock_requests(where: str, cols: str, agg: str, splits: list[str]) -> str:
@@ -236,6 +237,10 @@ def _same(a: list[tuple], b: list[tuple]) -> bool:
 
 
 def main() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="  %(name)s: %(message)s")
+    logging.getLogger("kpi.engine").setLevel(logging.INFO)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--warehouse", default="data/warehouse.duckdb")
     ap.add_argument("--catalogue", default="indicators.yaml")
@@ -278,8 +283,8 @@ def main() -> None:
                    NULL, 'submitted',
                    submitted_at + (CAST($d AS TIMESTAMP) - CAST(date_trunc('day', submitted_at) AS TIMESTAMP)),
                    $b, 'bench', 'bench', _row
-            FROM fact_request USING SAMPLE reservoir($n ROWS) REPEATABLE (42)""",
-                    {"d": dt.datetime(next_day.year, next_day.month, next_day.day), "b": batch, "n": per_day})
+            FROM fact_request USING SAMPLE reservoir(%d ROWS) REPEATABLE (42)""" % int(per_day),
+                    {"d": dt.datetime(next_day.year, next_day.month, next_day.day), "b": batch})
         con.execute("INSERT INTO etl_batch (batch_id, run_id, source, dataset, connector, started_at, finished_at, "
                     "rows_read, rows_loaded, rows_merged, rows_rejected, status) VALUES "
                     "($b, 'bench', 'bench', 'requests', 'sql', now(), now(), $n, $n, 0, 0, 'ok')",
@@ -293,6 +298,8 @@ def main() -> None:
                                   "mode": rep.mode, "since": str(rep.since)}
         print(f"incremental refresh after a one-day batch ({per_day:,} requests): {total:.1f} s end to end "
               f"(engine {rep.seconds:.1f} s, {rep.mode} from {rep.since})")
+        for k, (n, s) in sorted(rep.per_indicator.items(), key=lambda kv: -kv[1][1])[:8]:
+            print(f"  {k:36} {s:6.2f} s  {n:>10,} rows")
 
     if "compare" not in args.skip:
         con = duckdb.connect(str(work), read_only=True)

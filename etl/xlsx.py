@@ -29,6 +29,7 @@ How cells become Arrow values, made explicit (tests in ``tests/etl/test_excel.py
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import posixpath
 import re
 import xml.etree.ElementTree as ET
@@ -39,6 +40,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+# fastexcel logs a warning for every column it types as text (empty or mixed columns); the
+# column types are decided and checked here, and a bad cell is reported with its row and column,
+# so those warnings are only noise in a load's output.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
 _BLOCK = 1 << 16
 _BIG_BLOCK = 4 << 20

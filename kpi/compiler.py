@@ -160,9 +160,9 @@ class Compiler:
                 where.append(parse(":t <= :a", t=t.copy(), a=as_of.copy()))
             else:
                 period_end = self.d.next_period(grain, period.copy())
-            where += [
-                      parse(":p >= CAST(date_trunc(:g, CAST(:s AS TIMESTAMP)) AS DATE)", p=period.copy(),
-                            g=exp.Literal.string(grain), s=since)]
+            # on the column itself, so that the storage's min/max per row group can skip old rows
+            where.append(parse(":t >= date_trunc(:g, CAST(:s AS TIMESTAMP))", t=t.copy(),
+                               g=exp.Literal.string(grain), s=since))
             select.append(period.as_("period"))
         elif m in ("stock", "snapshot"):
             # from the earliest row of the source (or $since, when refreshing recent periods only)
@@ -310,7 +310,10 @@ class Compiler:
                          s=exp.Literal.number(UNIT_SCALE.get(c.ind.unit, 1.0)))
         return parse(":n / nullif(:d, 0)", n=num, d=den)
 
-    def compile(self, c: Checked, grain: str) -> Compiled:
+    def compile(self, c: Checked, grain: str, quantiles: list[float] | None = None) -> Compiled:
+        """The query of ``c`` at ``grain``. With ``quantiles`` (percentile kinds), ``value`` is
+        the list of those percentiles of the same rows, so that siblings (median and P90 of the
+        same expression) share one pass: see ``sibling_key``."""
         rows, periods, m = self.rows(c, grain)
         src = c.source
         assert src is not None
@@ -321,8 +324,12 @@ class Compiler:
                   if src.territorial else [[]])
         for s in splits:
             for lv in levels:
-                if s and "commune" in lv:
-                    continue  # splits are materialised down to the daïra (docs/indicators.md)
+                allowed = [[], ["wilaya"]] + ([] if c.ind.kind == "percentile" else [["daira"]])
+                if s and lv[:1] not in allowed:
+                    # splits are materialised down to the daïra, percentiles' down to the wilaya:
+                    # a percentile per daïra, member and period is a sort of its own for each of
+                    # hundreds of thousands of small groups (docs/indicators.md)
+                    continue
                 cols = keys + ([f"m_{s}"] if s else []) + lv
                 sets.append(exp.Tuple(expressions=[_col(x) for x in cols]))
         if src.territorial:
@@ -351,11 +358,14 @@ class Compiler:
                 fine = fine.group_by(*[_col(k) for k in keys_fine])
         else:
             aggs = self.aggregates(c)
+        value = self.d.double(aggs["value"])
+        if quantiles:
+            value = self.d.quantiles(_col("_x"), quantiles)
         final = exp.select(
             level.as_("level"), territory.as_("territory"), wilaya.as_("wilaya"),
             (_col("period") if m != "static" else parse("CAST(NULL AS DATE)")).as_("period"),
             split.as_("split"), member.as_("member"),
-            self.d.double(aggs["value"]).as_("value"), self.d.double(aggs["num"]).as_("num"),
+            value.as_("value"), self.d.double(aggs["num"]).as_("num"),
             self.d.double(aggs["den"]).as_("den"), parse("CAST(:n AS BIGINT)", n=aggs["n"]).as_("n"),
         ).from_("fine" if fine is not None else "rows")
         final = final.group_by(exp.GroupingSets(expressions=sets)) if sets else final
@@ -389,6 +399,14 @@ class Compiler:
                           + (f", unsplit and split by {', '.join(c.ind.dimensions)}" if c.ind.dimensions else "")
                           + "\nnum / den / n are the partial aggregates coarser grains are rolled up from", final))
         return Compiled(c.id, grain, q, tuple(parts), m)
+
+
+def sibling_key(c: Checked) -> tuple | None:
+    """Percentile indicators with the same key read the same rows: they are computed together."""
+    if c.ind.kind != "percentile" or c.source is None:
+        return None
+    return (c.ind.source, c.ind.time, c.ind.stock, c.ind.filter, c.ind.expr, tuple(c.ind.dimensions),
+            tuple(c.ind.grains or ()))
 
 
 def _simple(sql: str) -> bool:

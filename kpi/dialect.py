@@ -52,6 +52,11 @@ class DuckDB:
     def quantile(self, e: exp.Expression, p: float) -> exp.Expression:
         return parse(":e", e=exp.Anonymous(this="quantile_cont", expressions=[e, exp.Literal.number(p)]))
 
+    def quantiles(self, e: exp.Expression, ps: list[float]) -> exp.Expression:
+        """The exact percentiles ``ps`` of ``e`` in one aggregate, as a list of DOUBLE."""
+        arr = exp.Array(expressions=[exp.Literal.number(p) for p in ps])
+        return parse("CAST(:q AS DOUBLE[])", q=exp.Anonymous(this="quantile_cont", expressions=[e, arr]))
+
     def double(self, e: exp.Expression) -> exp.Expression:
         return parse("CAST(:e AS DOUBLE)", e=e)
 

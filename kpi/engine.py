@@ -22,7 +22,7 @@ import duckdb
 from sqlglot import exp
 
 from .catalogue import Catalogue, Checked
-from .compiler import Compiler, base_grain, mode, needs_scan
+from .compiler import Compiler, base_grain, mode, needs_scan, sibling_key
 from .dialect import parse
 from .errors import WarehouseError
 from .model import GRAINS_ALL, period_start
@@ -152,9 +152,11 @@ class Engine:
             since = self._changed_since(meta["last_batch"])
             if since is not None:
                 old_as_of = dt.datetime.fromisoformat(meta["as_of"])
-                # from 1 January of the earliest year touched: quarters and years are rolled up
-                # from the months, and the year to date needs every month of the year
-                since = dt.date(min(since, old_as_of.date()).year, 1, 1)
+                # from the first day of the earliest month touched; each grain is recomputed
+                # from the start of its period holding that day (a quarter and a year are rolled
+                # up from their stored months and the new ones)
+                first = min(since, old_as_of.date())
+                since = dt.date(first.year, first.month, 1)
         ids = [i for i in self.cat.indicators if not only or i in only]
         if only:
             # inputs of derived indicators asked for are computed too
@@ -174,16 +176,19 @@ class Engine:
         _q(con, f"CREATE OR REPLACE TEMP TABLE _kpi_new AS SELECT {_BASE_COLS} FROM kpi_result LIMIT 0")
         self._defs(ids)
         self.failed: dict[str, str] = {}
+        self._ids = list(ids)
         for i in ids:
             c = self.cat.indicators[i]
             t1 = time.perf_counter()
-            if c.ind.kind == "derived":
+            if c.ind.kind == "derived" or i in self.failed:
                 continue
             try:
                 self._compute_base(c, params)
             except duckdb.Error as e:
-                # one indicator the warehouse cannot compute does not stop the others
-                self._fail(i, e)
+                # one indicator the warehouse cannot compute does not stop the others (its
+                # percentile siblings, computed in the same pass, fail with it)
+                for j in self._siblings(c) or [i]:
+                    self._fail(j, e)
                 continue
             report.per_indicator[i] = (0, time.perf_counter() - t1)
         ids = [i for i in ids if i not in self.failed]
@@ -317,12 +322,31 @@ class Engine:
                     {**params, "g": g, "id": c.id})
             _q(self.con, "DELETE FROM _kpi_new WHERE indicator = ? AND grain = 'static'", [c.id])
             return
+        siblings = self._siblings(c)
+        if siblings and siblings[0] != c.id:
+            return  # computed with its first sibling
         for g in grains:
-            if needs_scan(self.cat, c, g):
+            if needs_scan(self.cat, c, g) and len(siblings) > 1:
+                ps = [float(self.cat.indicators[i].ind.p) for i in siblings]  # type: ignore[arg-type]
+                q = self.comp.compile(c, g, quantiles=ps).sql(pretty=False)
+                _q(self.con, f"CREATE OR REPLACE TEMP TABLE _kpi_q AS {q}", self._params(q, params))
+                for k, i in enumerate(siblings):
+                    _q(self.con, "INSERT INTO _kpi_new SELECT $id, level, territory, wilaya, $g, period, split, "
+                       f"member, value[{k + 1}], num, den, n FROM _kpi_q", {"id": i, "g": g})
+                _q(self.con, "DROP TABLE _kpi_q")
+            elif needs_scan(self.cat, c, g):
                 q = self.comp.compile(c, g).sql(pretty=False)
                 self._insert_query(c.id, g, q, self._params(q, params))
             else:
                 self._rollup(c, base, g, params)
+
+    def _siblings(self, c: Checked) -> list[str]:
+        """Ids of the percentile indicators computed in the same pass as ``c`` (in catalogue
+        order), among those being refreshed."""
+        key = sibling_key(c)
+        if key is None:
+            return []
+        return [i for i in self._ids if sibling_key(self.cat.indicators[i]) == key]
 
     @staticmethod
     def _params(sql: str, params: dict) -> dict:
@@ -337,6 +361,16 @@ class Engine:
         m = mode(c)
         step = {"quarter": "3 MONTH", "year": "1 YEAR"}[grain]
         bstep = {"month": "1 MONTH", "quarter": "3 MONTH"}[base]
+        # the base periods of the coarser periods being refreshed: the new ones, and (in an
+        # incremental refresh) the stored ones before them in the same quarter or year
+        _q(self.con, f"""
+            CREATE OR REPLACE TEMP TABLE _kpi_base AS
+            SELECT {_BASE_COLS} FROM _kpi_new WHERE indicator = $id AND grain = $base
+            UNION ALL
+            SELECT {_BASE_COLS} FROM kpi_result WHERE indicator = $id AND grain = $base
+              AND period < CAST(date_trunc($base, CAST($since AS TIMESTAMP)) AS DATE)
+              AND period >= CAST(date_trunc($grain, CAST($since AS TIMESTAMP)) AS DATE)""",
+           {"id": c.id, "base": base, "grain": grain, "since": params["since"]})
         if m == "flow":
             value = self.comp.value_from_partials(c, parse("sum(num)"), parse("sum(den)")).sql("duckdb")
             sql = f"""
@@ -344,7 +378,7 @@ class Engine:
                 SELECT indicator, level, territory, wilaya, $grain,
                        CAST(date_trunc('{grain}', period) AS DATE), split, member,
                        CAST({value} AS DOUBLE), sum(num), sum(den), sum(n)
-                FROM _kpi_new WHERE indicator = $id AND grain = $base
+                FROM _kpi_base
                 GROUP BY indicator, level, territory, wilaya, CAST(date_trunc('{grain}', period) AS DATE),
                          split, member"""
         elif m == "snapshot":
@@ -353,7 +387,7 @@ class Engine:
                 INSERT INTO _kpi_new
                 SELECT indicator, level, territory, wilaya, $grain,
                        CAST(date_trunc('{grain}', period) AS DATE), split, member, value, num, den, n
-                FROM _kpi_new WHERE indicator = $id AND grain = $base
+                FROM _kpi_base
                 QUALIFY period = max(period) OVER (PARTITION BY date_trunc('{grain}', period))"""
         else:
             # a stock: the value at the end of the coarser period is the value of its
@@ -362,14 +396,12 @@ class Engine:
                 INSERT INTO _kpi_new
                 SELECT indicator, level, territory, wilaya, $grain,
                        CAST(date_trunc('{grain}', period) AS DATE), split, member, value, num, den, n
-                FROM _kpi_new WHERE indicator = $id AND grain = $base
-                  AND period = least(
+                FROM _kpi_base
+                WHERE period = least(
                         CAST(CAST(date_trunc('{grain}', period) AS TIMESTAMP) + INTERVAL {step} - INTERVAL {bstep} AS DATE),
                         CAST(date_trunc('{base}', CAST($as_of AS TIMESTAMP)) AS DATE))"""
-        p = {"grain": grain, "id": c.id, "base": base}
-        if "$as_of" in sql:
-            p["as_of"] = params["as_of"]
-        _q(self.con, sql, p)
+        _q(self.con, sql, {"grain": grain, "id": c.id, "base": base, "as_of": params["as_of"]})
+        _q(self.con, "DROP TABLE _kpi_base")
 
     def _compute_derived(self, c: Checked) -> None:
         """value and ytd of a derived indicator from its inputs' enriched rows."""
@@ -424,13 +456,16 @@ class Engine:
         p = {f"i{k}": v for k, v in enumerate(ids)}
         since = params["since"]
         # context: the new rows, plus the stored rows of the year before them (for prev, yoy, ytd)
-        ctx_from = dt.date(since.year - 1, 1, 1) if since.year > 1900 else since
+        # prev needs the period before, yoy the same period a year before, ytd the months since
+        # January: a year back from the first refreshed period covers all three
+        ctx_from = dt.date(since.year - 1, since.month, 1) if since.year > 1900 else since
         _q(con, f"""
             CREATE OR REPLACE TEMP TABLE _kpi_ctx AS
             SELECT {_BASE_COLS}, TRUE AS is_new FROM _kpi_new WHERE indicator IN ({id_list})
             UNION ALL
             SELECT {_BASE_COLS}, FALSE FROM kpi_result
-            WHERE indicator IN ({id_list}) AND period >= $ctx_from
+            WHERE indicator IN ({id_list})
+              AND period >= CAST(date_trunc(grain, CAST($ctx_from AS TIMESTAMP)) AS DATE)
               AND period < CAST(date_trunc(grain, CAST($since AS TIMESTAMP)) AS DATE)""",
                     {**p, "ctx_from": ctx_from, "since": since})
         before = _q(con, "SELECT count(*) FROM _kpi_enriched")[0][0]

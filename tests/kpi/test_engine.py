@@ -233,13 +233,28 @@ def test_incremental_refresh_gives_what_a_full_refresh_gives(cat):
                    updated_at = TIMESTAMP '2026-06-02 10:00:00', _batch_id = 'B0002'
                    WHERE status = 'in_progress' AND submitted_at >= TIMESTAMP '2026-05-20'""")
     inc = engine.refresh()
-    assert inc.mode == "incremental" and inc.since == dt.date(2026, 1, 1)   # the year touched
+    # from the first month touched (May: mid-quarter, so Q2 is rolled up from the stored April
+    # and the new May and June)
+    assert inc.mode == "incremental" and inc.since == dt.date(2026, 5, 1)
     incremental = _snapshot(con)
     full = engine.refresh(full=True)
     assert full.mode == "full"
     assert incremental == _snapshot(con)
     again = engine.refresh()
     assert again.skipped
+    # a late correction of a request of August 2025: the refresh goes back to August 2025
+    con.execute("INSERT INTO etl_batch (batch_id, run_id, source, dataset, connector, started_at, finished_at, "
+                "rows_read, rows_loaded, rows_merged, rows_rejected, status) VALUES "
+                "('B0003', 't', 't', 'requests', 'sql', TIMESTAMP '2026-06-15 13:00:00', "
+                "TIMESTAMP '2026-06-15 13:00:00', 1, 0, 1, 0, 'ok')")
+    con.execute("""UPDATE fact_request SET service_code = 'RECLAMATION', _batch_id = 'B0003'
+                   WHERE request_id = (SELECT min(request_id) FROM fact_request
+                                       WHERE submitted_at >= TIMESTAMP '2025-08-10' AND submitted_at < TIMESTAMP '2025-08-20')""")
+    late = engine.refresh()
+    assert late.mode == "incremental" and late.since == dt.date(2025, 8, 1)
+    incremental = _snapshot(con)
+    engine.refresh(full=True)
+    assert incremental == _snapshot(con)
     con.close()
 
 

@@ -20,6 +20,7 @@ def test_catalogue_is_clean_and_large_enough():
     assert untested == [], f"indicators without a golden test: {untested}"
     for c in CAT.indicators.values():
         assert c.ind.label.ar and c.ind.label.fr and c.ind.label.en
+        assert c.ind.caveats is not None, f"{c.id} has no caveats"
 
 
 @pytest.mark.parametrize("ind_id,test", CASES, ids=[f"{i}:{t.name}" for i, t in CASES])

@@ -17,7 +17,7 @@ LEFT JOIN dim_service AS s
 WHERE
   NOT f.submitted_at IS NULL
   AND f.submitted_at <= $as_of
-  AND CAST(DATE_TRUNC('MONTH', f.submitted_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+  AND f.submitted_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)

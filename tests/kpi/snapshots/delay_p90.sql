@@ -21,7 +21,7 @@ WHERE
   )
   AND NOT f.closed_at IS NULL
   AND f.closed_at <= $as_of
-  AND CAST(DATE_TRUNC('MONTH', f.closed_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+  AND f.closed_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
 
 -- aggregate (percentile): commune, daïra, wilaya and nation in one pass, unsplit and split by service, channel
 -- num / den / n are the partial aggregates coarser grains are rolled up from
@@ -57,10 +57,8 @@ GROUP BY
     (period, daira, wilaya),
     (period, wilaya),
     (period),
-    (period, m_service, daira, wilaya),
     (period, m_service, wilaya),
     (period, m_service),
-    (period, m_channel, daira, wilaya),
     (period, m_channel, wilaya),
     (period, m_channel)
   )
@@ -88,7 +86,7 @@ WHERE
   )
   AND NOT f.closed_at IS NULL
   AND f.closed_at <= $as_of
-  AND CAST(DATE_TRUNC('QUARTER', f.closed_at) AS DATE) >= CAST(DATE_TRUNC('QUARTER', CAST($since AS TIMESTAMP)) AS DATE)
+  AND f.closed_at >= DATE_TRUNC('QUARTER', CAST($since AS TIMESTAMP))
 
 -- aggregate (percentile): commune, daïra, wilaya and nation in one pass, unsplit and split by service, channel
 -- num / den / n are the partial aggregates coarser grains are rolled up from
@@ -124,10 +122,8 @@ GROUP BY
     (period, daira, wilaya),
     (period, wilaya),
     (period),
-    (period, m_service, daira, wilaya),
     (period, m_service, wilaya),
     (period, m_service),
-    (period, m_channel, daira, wilaya),
     (period, m_channel, wilaya),
     (period, m_channel)
   )
@@ -155,7 +151,7 @@ WHERE
   )
   AND NOT f.closed_at IS NULL
   AND f.closed_at <= $as_of
-  AND CAST(DATE_TRUNC('YEAR', f.closed_at) AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST($since AS TIMESTAMP)) AS DATE)
+  AND f.closed_at >= DATE_TRUNC('YEAR', CAST($since AS TIMESTAMP))
 
 -- aggregate (percentile): commune, daïra, wilaya and nation in one pass, unsplit and split by service, channel
 -- num / den / n are the partial aggregates coarser grains are rolled up from
@@ -191,10 +187,8 @@ GROUP BY
     (period, daira, wilaya),
     (period, wilaya),
     (period),
-    (period, m_service, daira, wilaya),
     (period, m_service, wilaya),
     (period, m_service),
-    (period, m_channel, daira, wilaya),
     (period, m_channel, wilaya),
     (period, m_channel)
   )

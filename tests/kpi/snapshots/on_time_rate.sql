@@ -26,7 +26,7 @@ WHERE
   )
   AND NOT f.closed_at IS NULL
   AND f.closed_at <= $as_of
-  AND CAST(DATE_TRUNC('MONTH', f.closed_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+  AND f.closed_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)

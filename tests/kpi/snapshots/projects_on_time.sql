@@ -19,7 +19,7 @@ WHERE
   )
   AND NOT f.actual_end IS NULL
   AND f.actual_end <= $as_of
-  AND CAST(DATE_TRUNC('MONTH', f.actual_end) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+  AND f.actual_end >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)

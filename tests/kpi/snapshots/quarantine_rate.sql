@@ -13,7 +13,7 @@ WHERE
     f.status <> 'failed'
   )
   AND NOT f.finished_at IS NULL
-  AND CAST(DATE_TRUNC('MONTH', f.finished_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+  AND f.finished_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)

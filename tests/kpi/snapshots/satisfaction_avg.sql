@@ -16,7 +16,7 @@ JOIN dim_commune AS t
 WHERE
   NOT f.answered_at IS NULL
   AND f.answered_at <= $as_of
-  AND CAST(DATE_TRUNC('MONTH', f.answered_at) AS DATE) >= CAST(DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP)) AS DATE)
+  AND f.answered_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)
