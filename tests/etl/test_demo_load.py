@@ -63,10 +63,19 @@ def test_reloading_the_demo_changes_nothing(demo_load) -> None:
 
 
 def test_pilot_communes_show_higher_digital_take_up(demo_load) -> None:
+    """Pilots are far ahead: each pilot commune's online share is above that of nine in ten
+    other communes, and their share together is at least 1.5 times the others'."""
     _, _, wh, _ = demo_load
     rows = dict(_q(wh, "SELECT c.is_pilot, avg(CASE WHEN r.channel IN ('web', 'mobile') THEN 1 ELSE 0 END) "
                        "FROM fact_request r JOIN dim_commune c USING (commune_code) GROUP BY 1"))
-    assert rows[True] > 2 * rows[False]
+    assert rows[True] > 1.5 * rows[False]
+    per = _q(wh, "SELECT c.is_pilot, avg(CASE WHEN r.channel IN ('web', 'mobile') THEN 1 ELSE 0 END) "
+                 "FROM fact_request r JOIN dim_commune c USING (commune_code) GROUP BY c.commune_code, 1 "
+                 "HAVING count(*) >= 50")
+    others = sorted(v for p, v in per if not p)
+    pilots = [v for p, v in per if p]
+    assert pilots and len(others) > 20
+    assert min(pilots) > others[int(0.9 * len(others))]
 
 
 def test_quarantined_rows_name_source_file_row_and_column(demo_load) -> None:
