@@ -65,10 +65,11 @@ def member(splits: list[str]) -> str:
 REQ = ("FROM fact_request r JOIN dim_commune c ON c.commune_code = r.commune_code "
        "LEFT JOIN dim_service s ON s.service_code = r.service_code")
 TERR = "c.commune_code AS commune, c.daira_code AS daira, c.wilaya_code AS wilaya"
-MONTH_END = "least(CAST(date_trunc('month', {t}) AS TIMESTAMP) + INTERVAL 1 MONTH, $as_of)"
-CAL = ("(SELECT CAST(m AS DATE) AS p, least(m + INTERVAL 1 MONTH, $as_of) AS pe FROM generate_series("
-       "CAST(date_trunc('month', (SELECT min({start}) FROM {table})) AS TIMESTAMP), "
-       "CAST(date_trunc('month', $as_of) AS TIMESTAMP), INTERVAL 1 MONTH) AS g(m))")
+# months in Algiers (UTC+1): a month ends at 23:00 UTC on its last day
+CAL = ("(SELECT CAST(m AS DATE) AS p, least(m + INTERVAL 1 MONTH - INTERVAL 1 HOUR, $as_of) AS pe "
+       "FROM generate_series("
+       "CAST(date_trunc('month', (SELECT min({start}) FROM {table}) + INTERVAL 1 HOUR) AS TIMESTAMP), "
+       "CAST(date_trunc('month', $as_of + INTERVAL 1 HOUR) AS TIMESTAMP), INTERVAL 1 MONTH) AS g(m))")
 SVC_CH = "coalesce(r.service_code, '(none)') AS service, coalesce(r.channel, '(none)') AS channel"
 
 
@@ -76,7 +77,7 @@ def flow_requests(t: str, where: str, cols: str, agg: str, splits: list[str],
                   table: str = "fact_request", extra_cols: str = SVC_CH, frm: str = REQ) -> str:
     return f"""
 WITH x AS (
-  SELECT {TERR}, CAST(date_trunc('month', {t}) AS DATE) AS period, {extra_cols}, {cols}
+  SELECT {TERR}, CAST(date_trunc('month', {t} + INTERVAL 1 HOUR) AS DATE) AS period, {extra_cols}, {cols}
   {frm}
   WHERE {where} AND {t} IS NOT NULL AND {t} <= $as_of
 )
@@ -109,19 +110,25 @@ def ratio_agg(num: str, den: str, scale: float) -> str:
 def budget(where: str, num: str, den: str, splits: list[str]) -> str:
     ytd = lambda p: " + ".join(f"CASE WHEN q.q >= {k} THEN coalesce(b.{p}_t{k}, 0) ELSE 0 END" for k in range(1, 5))  # noqa: E731
     return f"""
-WITH p AS (SELECT CAST(m AS DATE) AS p, least(m + INTERVAL 3 MONTH, $as_of) AS pe FROM generate_series(
+WITH p AS (SELECT CAST(m AS DATE) AS p, least(m + INTERVAL 3 MONTH - INTERVAL 1 HOUR, $as_of) AS pe
+        FROM generate_series(
         CAST(date_trunc('quarter', (SELECT min(make_date(fiscal_year, 3, 31)) FROM fact_budget)) AS TIMESTAMP),
-        CAST(date_trunc('quarter', $as_of) AS TIMESTAMP), INTERVAL 3 MONTH) AS g(m)),
-x AS (
+        CAST(date_trunc('quarter', $as_of + INTERVAL 1 HOUR) AS TIMESTAMP), INTERVAL 3 MONTH) AS g(m)),
+y AS (
   SELECT {TERR}, p.p AS period, coalesce(b.section, '(none)') AS section,
          {ytd('mandate')} AS mandate_ytd, {ytd('engage')} AS engage_ytd,
-         b.prevu_bp + coalesce(b.prevu_bs, 0) AS prevu, b.origine
+         b.prevu_bp + coalesce(b.prevu_bs, 0) AS prevu, b.origine,
+         last_day(make_date(b.fiscal_year, q.q * 3, 1)) AS snap,
+         bool_or(CASE q.q WHEN 1 THEN coalesce(b.mandate_t1, b.engage_t1) WHEN 2 THEN coalesce(b.mandate_t2, b.engage_t2)
+                 WHEN 3 THEN coalesce(b.mandate_t3, b.engage_t3) ELSE coalesce(b.mandate_t4, b.engage_t4) END IS NOT NULL)
+             OVER (PARTITION BY b.commune_code, b.fiscal_year, q.q) AS reported
   FROM fact_budget b JOIN dim_commune c ON c.commune_code = b.commune_code
   CROSS JOIN (VALUES (1), (2), (3), (4)) q(q)
   JOIN p ON last_day(make_date(b.fiscal_year, q.q * 3, 1)) >= p.p
         AND last_day(make_date(b.fiscal_year, q.q * 3, 1)) < p.pe
   WHERE {where}
-  QUALIFY last_day(make_date(b.fiscal_year, q.q * 3, 1)) = max(last_day(make_date(b.fiscal_year, q.q * 3, 1))) OVER (PARTITION BY p.p)
+), x AS (
+  SELECT * FROM y WHERE reported QUALIFY snap = max(snap) OVER (PARTITION BY period, commune)
 )
 SELECT {LEVEL}, wilaya, period, {member(splits)}, {ratio_agg(num, den, 100.0) if den else
        f"coalesce(sum({num}), 0) AS value, sum({num}) AS num, NULL::DOUBLE AS den, count({num}) AS n"}

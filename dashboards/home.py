@@ -30,14 +30,23 @@ def _table(head: list[str], rows: list[list[object]], caption: str) -> html.Tabl
     )
 
 
-def _period_fr(grain: str | None, start: dt.date | None) -> str:
+def _period_fr(grain: str | None, start: dt.date | None, as_of: str | None = None) -> str:
+    """A period as a French reader writes it; "(en cours)" when the data stop inside it."""
     if start is None:
         return "—"
     if grain == "year":
-        return f"{start.year}"
-    if grain == "quarter":
-        return f"T{(start.month - 1) // 3 + 1} {start.year}"
-    return f"{start:%m/%Y}"
+        text, months = f"{start.year}", 12
+    elif grain == "quarter":
+        text, months = f"T{(start.month - 1) // 3 + 1} {start.year}", 3
+    else:
+        text, months = f"{start:%m/%Y}", 1
+    if as_of:
+        m = start.month - 1 + months
+        end = dt.date(start.year + m // 12, m % 12 + 1, 1)
+        last_local = (dt.datetime.fromisoformat(as_of) + dt.timedelta(hours=1)).date()
+        if last_local < end - dt.timedelta(days=1):
+            text += " (en cours)"
+    return text
 
 
 def _indicator_section() -> list:
@@ -58,13 +67,21 @@ def _indicator_section() -> list:
                      "chiffres : lancez « python -m kpi compute ».")
         out.append(html.P(note))
     rows = []
+    as_of = state.get("as_of")
     for i, c in cat.indicators.items():
+        if i in nat["unavailable"]:
+            # the definition is valid but the warehouse could not compute it
+            rows.append(html.Tr([html.Td(c.ind.label.fr), html.Td(html.Span(c.ind.label.ar, lang="ar", dir="rtl")),
+                                 html.Td("indisponible", className="unavailable", colSpan=5),
+                                 html.Td(f"Calcul impossible : {nat['unavailable'][i]}", className="caveat")],
+                                id=f"ind-{i}", className="unavailable"))
+            continue
         f = nat["figures"].get(i, {})
         d = c.ind.display.decimals
         status = f.get("status")
         rows.append(html.Tr([
             html.Td(c.ind.label.fr), html.Td(html.Span(c.ind.label.ar, lang="ar", dir="rtl")),
-            html.Td(_period_fr(f.get("grain"), f.get("period"))),
+            html.Td(_period_fr(f.get("grain"), f.get("period"), as_of)),
             html.Td(indicators.fmt_fr(f.get("value"), c.ind.unit, d), className="num"),
             html.Td(indicators.fmt_fr(f.get("prev_value"), c.ind.unit, d), className="num"),
             html.Td(indicators.fmt_fr(f.get("target"), c.ind.unit, d), className="num"),

@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = Path("indicators.yaml")
 # Wilaya codes after the 2026 reform, used when no warehouse is at hand to list them.
 WILAYA_CODES = frozenset(f"{n:02d}" for n in range(1, 70))
-PERIOD_END = "period_end"
+PERIOD_END = "period_end"            # the end of the period: a UTC instant (exclusive)
+PERIOD_LAST_DAY = "period_last_day"  # its last day in Algiers, a DATE
+RESERVED = (PERIOD_END, PERIOD_LAST_DAY)
 
 # sqlglot node classes an expression may contain besides columns, literals and operators.
 _ALLOWED_FUNCS: frozenset[type] = frozenset({
@@ -159,6 +161,8 @@ def parse_expression(text: str) -> exp.Expression:
     except (ParseError, TokenError) as e:
         detail = str(e).splitlines()[0]
         raise ValueError(f"cannot parse {text!r}: {detail}") from None
+    except RecursionError:
+        raise ValueError(f"{str(text)[:40]!r}… is nested too deeply (brackets within brackets)") from None
     trees = [t for t in trees if t is not None]
     if len(trees) != 1:
         raise ValueError(f"{text!r} holds {len(trees)} statements; write one expression")
@@ -213,11 +217,11 @@ def check_expression(text: str, columns: dict[str, str], *, boolean: bool, what:
                                  f"write {node.name}"))
                 continue
             name = node.name
-            if name == PERIOD_END and allow_period_end:
+            if name in RESERVED and allow_period_end:
                 continue
             if name not in columns:
                 problems.append((f"{what}: unknown column {name}",
-                                 suggest(name, list(columns) + ([PERIOD_END] if allow_period_end else []))
+                                 suggest(name, list(columns) + (list(RESERVED) if allow_period_end else []))
                                  or f"columns of this source: {', '.join(sorted(columns))}"))
     if not problems and boolean:
         top = tree.unnest() if isinstance(tree, exp.Paren) else tree
@@ -512,7 +516,11 @@ def load(path: Path | str = DEFAULT_PATH, *, wilayas: frozenset[str] | None = No
             raise CatalogueError([Issue(file, None, None, f"not UTF-8 text (byte {e.start})",
                                         "save the file as UTF-8")]) from None
     fingerprint = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    doc, issues = yamlio.load(text, file)
+    try:
+        doc, issues = yamlio.load(text, file)
+    except RecursionError:
+        raise CatalogueError([Issue(file, None, None, "the file is nested too deeply to be read",
+                                    "an indicator needs a few levels of keys, not hundreds")]) from None
     if doc is None:
         raise CatalogueError(issues)
     # problems met while reading (duplicate keys): inside an indicator they break it

@@ -61,7 +61,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     table = Table("id", "kind", "unit", "source", "grains", "splits", "label", "state")
     for i, c in cat.indicators.items():
         table.add_row(i, c.ind.kind, c.ind.unit, c.ind.source or "(derived)",
-                      ",".join(cat.grains(c)), ",".join(c.ind.dimensions), c.ind.label.fr, "ok")
+                      ",".join(cat.grains(c)), ",".join(c.ind.dimensions), escape(c.ind.label.fr), "ok")
     for b in cat.broken.values():
         table.add_row(escape(b.id), "", "", "", "", "", escape((b.label or {}).get("fr", "")),
                       escape(f"unavailable: {b.reason}"))
@@ -110,9 +110,9 @@ def cmd_compute(args: argparse.Namespace, console: Console) -> int:
     only = args.kpi or None
     for i in only or []:
         if i not in cat.indicators:
-            console.print(f"unknown or unavailable indicator {i}", highlight=False)
+            console.print(f"unknown or unavailable indicator {escape(i)}", highlight=False)
             return 1
-    as_of = dt.datetime.fromisoformat(args.as_of) if args.as_of else None
+    as_of = args.as_of
     with updating(Path(args.warehouse)) as con:
         report = Engine(con, cat).refresh(full=args.full, as_of=as_of, only=only)
     if report.skipped:
@@ -169,6 +169,28 @@ def cmd_test(args: argparse.Namespace, console: Console) -> int:
     return 1 if failed or cat.broken else 0
 
 
+def _as_of(text: str) -> dt.datetime:
+    from .engine import end_of_local_day
+
+    try:
+        if len(text) == 10:
+            return end_of_local_day(dt.date.fromisoformat(text))
+        return dt.datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (2026-06-30) or a time "
+                                         "(2026-06-30T18:00)") from None
+
+
+def _period(text: str) -> str:
+    import re
+
+    from .model import PERIOD_PATTERN
+
+    if not re.match(PERIOD_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a period: 2026, 2026-Q3 or 2026-07")
+    return text
+
+
 def json_schema() -> dict:
     from .model import CatalogueFile
 
@@ -210,10 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("compute", help="refresh the figures in the warehouse")
     c.add_argument("--kpi", action="append", help="only this indicator (and its inputs); repeatable")
     c.add_argument("--level", choices=["commune", "daira", "wilaya", "nation"], help="print figures of this level")
-    c.add_argument("--period", help="print figures of this period: 2026, 2026-Q3 or 2026-07")
+    c.add_argument("--period", type=_period, help="print figures of this period: 2026, 2026-Q3 or 2026-07")
     c.add_argument("--limit", type=int, default=20, help="rows printed per indicator")
     c.add_argument("--full", action="store_true", help="recompute everything, not only what new batches touch")
-    c.add_argument("--as-of", help="data as-of time (default: the latest time in the data)")
+    c.add_argument("--as-of", type=_as_of, help="data as-of time, UTC (2026-06-30T18:00) or a day in "
+                   "Algiers (2026-06-30: the end of that day); default: the latest time in the data")
     t = sub.add_parser("test", help="run the golden tests written in the catalogue")
     t.add_argument("ids", nargs="*")
     s = sub.add_parser("schema", help="print, write or check kpi/indicators.schema.json")

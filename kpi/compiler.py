@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from .catalogue import PERIOD_END, Catalogue, Checked
+from .catalogue import PERIOD_END, PERIOD_LAST_DAY, Catalogue, Checked
 from .dialect import DIALECTS, DuckDB, parse
 from .sources import NATION_CODE, Source
 
@@ -46,6 +46,12 @@ class Compiled:
 
     def sql(self, dialect: str = "duckdb", pretty: bool = True) -> str:
         return self.query.sql(dialect, pretty=pretty)
+
+    def params(self, values: dict) -> dict:
+        """The runtime values this query takes, read from its placeholders (not from its text,
+        where a steward's string may hold a '$')."""
+        names = {p.name for p in self.query.find_all(exp.Placeholder)}
+        return {k: v for k, v in values.items() if k in names}
 
     def explain(self, dialect: str = "duckdb") -> str:
         out = [f"-- indicator {self.indicator}, grain {self.grain} ({self.mode})"]
@@ -77,11 +83,18 @@ def base_grain(cat: Catalogue, c: Checked) -> str:
     return grains[0]
 
 
+def uses_period_end(c: Checked) -> bool:
+    return any(isinstance(n, exp.Column) and n.name in (PERIOD_END, PERIOD_LAST_DAY)
+               for tree in c.exprs.values() for n in tree.walk())
+
+
 def needs_scan(cat: Catalogue, c: Checked, grain: str) -> bool:
-    """Whether this grain is read from rows (True) or rolled up from the base grain."""
-    if grain == base_grain(cat, c):
+    """Whether this grain is read from rows (True) or rolled up from the base grain: a
+    percentile cannot be rolled up, nor a flow whose expressions depend on the period's end, nor a
+    snapshot (each commune's last reported snapshot within the period)."""
+    if grain == base_grain(cat, c) or mode(c) == "snapshot":
         return True
-    return c.ind.kind == "percentile" and mode(c) == "flow"
+    return mode(c) == "flow" and (c.ind.kind == "percentile" or uses_period_end(c))
 
 
 def _col(name: str) -> exp.Column:
@@ -99,7 +112,9 @@ class Compiler:
         def repl(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Column) and not node.table:
                 if node.name == PERIOD_END:
-                    return period_end.copy()
+                    return exp.paren(period_end.copy())
+                if node.name == PERIOD_LAST_DAY:
+                    return self.d.last_day(exp.paren(period_end.copy()))
                 col = src.column(node.name)
                 if col is not None:
                     used.update(col.joins)
@@ -161,14 +176,14 @@ class Compiler:
             else:
                 period_end = self.d.next_period(grain, period.copy())
             # on the column itself, so that the storage's min/max per row group can skip old rows
-            where.append(parse(":t >= date_trunc(:g, CAST(:s AS TIMESTAMP))", t=t.copy(),
-                               g=exp.Literal.string(grain), s=since))
+            where.append(parse(":t >= :start", t=t.copy(), start=self.d.period_start_utc(
+                parse("CAST(date_trunc(:g, CAST(:s AS DATE)) AS DATE)", g=exp.Literal.string(grain), s=since))))
             select.append(period.as_("period"))
         elif m in ("stock", "snapshot"):
             # from the earliest row of the source (or $since, when refreshing recent periods only)
             start_col = ind.stock.from_ if m == "stock" else src.snapshot  # type: ignore[union-attr]
-            first = parse("greatest(CAST((:m) AS DATE), CAST(:s AS DATE))",
-                          m=self._min_of(src, start_col), s=since)
+            first = parse("greatest(:m, CAST(:s AS DATE))",
+                          m=self.d.local_date(exp.paren(self._min_of(src, start_col))), s=since)
             cal = self.d.calendar(grain, first, as_of.copy())
             periods = exp.select(
                 "period_start",
@@ -218,8 +233,21 @@ class Compiler:
         if where:
             q = q.where(exp.and_(*where))
         if m == "snapshot":
-            snap = self._column(src, src.snapshot, set())  # type: ignore[arg-type]
-            q = q.qualify(parse(":s = max(:s2) OVER (PARTITION BY p.period_start)", s=snap, s2=snap.copy()))
+            # the last snapshot within the period among those a commune actually reported (a
+            # quarter nobody filled in yet is not a quarter of zero activity)
+            snap = self._column(src, src.snapshot, used)  # type: ignore[arg-type]
+            q = q.select(snap.as_("_snap"))
+            if src.reported:
+                q = q.select(parse(f"bool_or({src.reported}) OVER (PARTITION BY f.commune_code, :s)",
+                                   s=snap.copy()).as_("_reported"))
+            q = exp.select(exp.Star(**{"except": [_col("_snap")] + ([_col("_reported")] if src.reported else [])})
+                           ).from_(q.subquery("snap_rows"))
+            if src.reported:
+                q = q.where(_col("_reported"))
+            # per commune: a commune that has not sent the last quarter yet counts with the last
+            # one it sent ("last non-empty"), so every grain is read from the rows
+            q = q.qualify(parse("_snap = max(_snap) OVER (PARTITION BY period, commune)"
+                                if src.territorial else "_snap = max(_snap) OVER (PARTITION BY period)"))
         return q, periods, m
 
     # -- the aggregate ----------------------------------------------------------------------
@@ -278,7 +306,7 @@ class Compiler:
         if k in ("sum", "average"):
             one = {"p_sx": parse("sum(_x)"), "p_n": parse("count(_x)")}
             if k == "sum":
-                return one, {"value": parse("coalesce(sum(p_sx), 0)"), "num": parse("sum(p_sx)"),
+                return one, {"value": parse("coalesce(sum(p_sx), 0)"), "num": parse("coalesce(sum(p_sx), 0)"),
                              "den": null, "n": parse("sum(p_n)")}
             return one, {"value": parse("sum(p_sx) / nullif(sum(p_n), 0)"), "num": parse("sum(p_sx)"),
                          "den": parse("CAST(sum(p_n) AS DOUBLE)"), "n": parse("sum(p_n)")}

@@ -11,6 +11,10 @@ import sqlglot
 from sqlglot import exp
 
 _STEP = {"month": "1 MONTH", "quarter": "3 MONTH", "year": "1 YEAR"}
+# Periods are calendar periods in Algiers: timestamps are stored in UTC, and Africa/Algiers is
+# UTC+1 all year (no summer time since 1981), so a local period starts one hour before its UTC
+# date: a request at 23:30 UTC on 31 January was made on 1 February.
+LOCAL_OFFSET = "INTERVAL 1 HOUR"
 
 
 def parse(sql: str, **slots: exp.Expression) -> exp.Expression:
@@ -23,23 +27,36 @@ class DuckDB:
     name = "duckdb"
 
     def period_start(self, grain: str, ts: exp.Expression) -> exp.Expression:
-        """First day of the period holding ``ts``, as a DATE."""
-        return parse(f"CAST(date_trunc('{grain}', :ts) AS DATE)", ts=ts)
+        """First day (local) of the period holding the UTC time ``ts``, as a DATE."""
+        return parse(f"CAST(date_trunc('{grain}', :ts + {LOCAL_OFFSET}) AS DATE)", ts=ts)
+
+    def local_date(self, ts: exp.Expression) -> exp.Expression:
+        """The local (Algiers) day of the UTC time ``ts``."""
+        return parse(f"CAST(:ts + {LOCAL_OFFSET} AS DATE)", ts=ts)
+
+    def period_start_utc(self, start: exp.Expression) -> exp.Expression:
+        """The UTC instant at which a local day ``start`` (a DATE) begins."""
+        return parse(f"CAST(:s AS TIMESTAMP) - {LOCAL_OFFSET}", s=start)
 
     def next_period(self, grain: str, start: exp.Expression) -> exp.Expression:
-        """First instant after the period that starts on ``start`` (a TIMESTAMP)."""
-        return parse(f"CAST(:s AS TIMESTAMP) + INTERVAL {_STEP[grain]}", s=start)
+        """The UTC instant at which the local period starting on ``start`` ends."""
+        return parse(f"(CAST(:s AS TIMESTAMP) + INTERVAL {_STEP[grain]} - {LOCAL_OFFSET})", s=start)
+
+    def last_day(self, period_end: exp.Expression) -> exp.Expression:
+        """The last local day of a period whose end (UTC instant, exclusive) is ``period_end``."""
+        return parse(f"CAST(:e + {LOCAL_OFFSET} - INTERVAL 1 MICROSECOND AS DATE)", e=period_end)
 
     def previous_period(self, grain: str, start: exp.Expression, years: bool = False) -> exp.Expression:
         step = "1 YEAR" if years else _STEP[grain]
         return parse(f"CAST(:s - INTERVAL {step} AS DATE)", s=start)
 
     def calendar(self, grain: str, first: exp.Expression, last: exp.Expression) -> exp.Expression:
-        """A relation of period starts (column period_start) from ``first`` to ``last``."""
+        """A relation of local period starts (column period_start) from the local day ``first``
+        to the period holding the UTC time ``last``."""
         return parse(
             "SELECT CAST(gs.generate_series AS DATE) AS period_start FROM "
             f"generate_series(CAST(date_trunc('{grain}', :a) AS TIMESTAMP), "
-            f"CAST(date_trunc('{grain}', :b) AS TIMESTAMP), INTERVAL {_STEP[grain]}) AS gs",
+            f"CAST(date_trunc('{grain}', :b + {LOCAL_OFFSET}) AS TIMESTAMP), INTERVAL {_STEP[grain]}) AS gs",
             a=first, b=last)
 
     def timestamp(self, e: exp.Expression) -> exp.Expression:

@@ -67,6 +67,7 @@ INDICATOR_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("seconds", "DOUBLE", "Time the last refresh of it took."),
     ("refreshed_at", "TIMESTAMP", "UTC."),
 )
+LOCAL_OFFSET = dt.timedelta(hours=1)   # Africa/Algiers, UTC+1 all year (see kpi/dialect.py)
 PEER_BANDS = ((10_000, "< 10 000"), (25_000, "10 000 – 25 000"), (50_000, "25 000 – 50 000"),
               (100_000, "50 000 – 100 000"), (250_000, "100 000 – 250 000"))
 _BASE_COLS = "indicator, level, territory, wilaya, grain, period, split, member, value, num, den, n"
@@ -121,8 +122,20 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, dt.date]:
     if latest is None:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         return now, dt.date(now.year, 1, 1)
-    first = row[1] or latest
+    first = local_date(row[1] or latest)
     return latest, dt.date(first.year, first.month, 1)
+
+
+def local_date(ts: dt.datetime | dt.date) -> dt.date:
+    """The day in Algiers (UTC+1 all year) of a UTC time; a date is already a local day."""
+    if isinstance(ts, dt.datetime):
+        return (ts + LOCAL_OFFSET).date()
+    return ts
+
+
+def end_of_local_day(day: dt.date) -> dt.datetime:
+    """The last UTC instant of a day in Algiers (what ``--as-of 2026-06-30`` means)."""
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(days=1) - LOCAL_OFFSET - dt.timedelta(microseconds=1)
 
 
 class Engine:
@@ -155,7 +168,7 @@ class Engine:
                 # from the first day of the earliest month touched; each grain is recomputed
                 # from the start of its period holding that day (a quarter and a year are rolled
                 # up from their stored months and the new ones)
-                first = min(since, old_as_of.date())
+                first = min(since, local_date(old_as_of))
                 since = dt.date(first.year, first.month, 1)
         ids = [i for i in self.cat.indicators if not only or i in only]
         if only:
@@ -184,6 +197,7 @@ class Engine:
                 continue
             try:
                 self._compute_base(c, params)
+                self._fill_zeros(c)
             except duckdb.Error as e:
                 # one indicator the warehouse cannot compute does not stop the others (its
                 # percentile siblings, computed in the same pass, fail with it)
@@ -220,7 +234,7 @@ class Engine:
         for i in ids:
             n, s = report.per_indicator.get(i, (0, 0.0))
             report.per_indicator[i] = (counts.get(i, 0), s)
-        self._write(ids + list(self.failed), since, report, as_of, last_batch)
+        self._write(ids + list(self.failed), since, report, as_of, last_batch, partial=bool(only))
         log.info("written: %.1f s", time.perf_counter() - t0)
         report.rows = sum(counts.values())
         report.unavailable = {k: b.reason for k, b in self.cat.broken.items()}
@@ -251,7 +265,7 @@ class Engine:
                 parse("f._batch_id > $b")).sql("duckdb")
             v = _q(self.con, sql, {"b": last_batch})[0][0]
             if v is not None:
-                earliest.append(v.date() if isinstance(v, dt.datetime) else v)
+                earliest.append(local_date(v))
         batch_ok = _q(self.con, "SELECT count(*) FROM etl_batch WHERE batch_id > ? AND status = 'ok'",
                       [last_batch])[0][0]
         if not earliest:
@@ -305,8 +319,8 @@ class Engine:
         base = base_grain(self.cat, c)
         if mode(c) == "static":
             # computed once, then the same figure for every period of every grain
-            q = self.comp.compile(c, grains[0]).sql(pretty=False)
-            self._insert_query(c.id, "static", q, self._params(q, params))
+            comp = self.comp.compile(c, grains[0])
+            self._insert_query(c.id, "static", comp.sql(pretty=False), comp.params(params))
             for g in grains:
                 step = "3 MONTH" if g == "quarter" else f"1 {g.upper()}"
                 _q(self.con, f"""
@@ -316,7 +330,7 @@ class Engine:
                     FROM _kpi_new, (
                         SELECT CAST(generate_series AS DATE) AS period FROM generate_series(
                             CAST(date_trunc('{g}', greatest(CAST($cal_from AS DATE), CAST($since AS DATE))) AS TIMESTAMP),
-                            CAST(date_trunc('{g}', CAST($as_of AS TIMESTAMP)) AS TIMESTAMP),
+                            CAST(date_trunc('{g}', CAST($as_of AS TIMESTAMP) + INTERVAL 1 HOUR) AS TIMESTAMP),
                             INTERVAL {step})) AS cal
                     WHERE indicator = $id AND grain = 'static'""",
                     {**params, "g": g, "id": c.id})
@@ -328,17 +342,41 @@ class Engine:
         for g in grains:
             if needs_scan(self.cat, c, g) and len(siblings) > 1:
                 ps = [float(self.cat.indicators[i].ind.p) for i in siblings]  # type: ignore[arg-type]
-                q = self.comp.compile(c, g, quantiles=ps).sql(pretty=False)
-                _q(self.con, f"CREATE OR REPLACE TEMP TABLE _kpi_q AS {q}", self._params(q, params))
+                comp = self.comp.compile(c, g, quantiles=ps)
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE _kpi_q AS {comp.sql(pretty=False)}",
+                                 comp.params(params)).fetchall()
                 for k, i in enumerate(siblings):
                     _q(self.con, "INSERT INTO _kpi_new SELECT $id, level, territory, wilaya, $g, period, split, "
                        f"member, value[{k + 1}], num, den, n FROM _kpi_q", {"id": i, "g": g})
                 _q(self.con, "DROP TABLE _kpi_q")
             elif needs_scan(self.cat, c, g):
-                q = self.comp.compile(c, g).sql(pretty=False)
-                self._insert_query(c.id, g, q, self._params(q, params))
+                comp = self.comp.compile(c, g)
+                self._insert_query(c.id, g, comp.sql(pretty=False), comp.params(params))
             else:
                 self._rollup(c, base, g, params)
+
+    def _fill_zeros(self, c: Checked) -> None:
+        """A count or a sum over no rows is 0, not "no figure": a commune with nothing open at
+        the end of a month has a backlog of 0, a status and a rank. Fills every territory for
+        every period the indicator has (unsplit figures)."""
+        k = c.ind.kind if c.ind.kind != "stock" else (c.ind.aggregate or "count")
+        if k not in ("count", "sum") or not self.cat.territorial(c) or mode(c) == "static":
+            return
+        _q(self.con, """
+            INSERT INTO _kpi_new
+            WITH periods AS (
+                SELECT DISTINCT grain, period FROM _kpi_new WHERE indicator = $id AND split = ''
+            ), territories AS (
+                SELECT DISTINCT 'commune' AS level, commune_code AS territory, wilaya_code AS wilaya FROM dim_commune
+                UNION ALL SELECT DISTINCT 'daira', daira_code, wilaya_code FROM dim_commune
+                UNION ALL SELECT DISTINCT 'wilaya', wilaya_code, wilaya_code FROM dim_commune
+                UNION ALL SELECT 'nation', 'DZ', NULL
+            )
+            SELECT $id, t.level, t.territory, t.wilaya, p.grain, p.period, '', '', 0, 0, NULL, 0
+            FROM periods AS p CROSS JOIN territories AS t
+            WHERE NOT EXISTS (SELECT 1 FROM _kpi_new AS r WHERE r.indicator = $id AND r.split = ''
+                              AND r.grain = p.grain AND r.period = p.period AND r.level = t.level
+                              AND r.territory = t.territory)""", {"id": c.id})
 
     def _siblings(self, c: Checked) -> list[str]:
         """Ids of the percentile indicators computed in the same pass as ``c`` (in catalogue
@@ -348,14 +386,12 @@ class Engine:
             return []
         return [i for i in self._ids if sibling_key(self.cat.indicators[i]) == key]
 
-    @staticmethod
-    def _params(sql: str, params: dict) -> dict:
-        return {k: v for k, v in params.items() if f"${k}" in sql}
-
     def _insert_query(self, ind_id: str, grain: str, sql: str, params: dict) -> None:
-        _q(self.con, 
+        # params are exactly the query's placeholders: not filtered through _q's text scan,
+        # which a '$' inside a steward's string would fool
+        self.con.execute(
             f"INSERT INTO _kpi_new SELECT $_id, level, territory, wilaya, $_grain, period, split, member, "
-            f"value, num, den, n FROM ({sql}) AS q", {**params, "_id": ind_id, "_grain": grain})
+            f"value, num, den, n FROM ({sql}) AS q", {**params, "_id": ind_id, "_grain": grain}).fetchall()
 
     def _rollup(self, c: Checked, base: str, grain: str, params: dict) -> None:
         m = mode(c)
@@ -381,14 +417,6 @@ class Engine:
                 FROM _kpi_base
                 GROUP BY indicator, level, territory, wilaya, CAST(date_trunc('{grain}', period) AS DATE),
                          split, member"""
-        elif m == "snapshot":
-            # the last snapshot reported within the coarser period
-            sql = f"""
-                INSERT INTO _kpi_new
-                SELECT indicator, level, territory, wilaya, $grain,
-                       CAST(date_trunc('{grain}', period) AS DATE), split, member, value, num, den, n
-                FROM _kpi_base
-                QUALIFY period = max(period) OVER (PARTITION BY date_trunc('{grain}', period))"""
         else:
             # a stock: the value at the end of the coarser period is the value of its
             # last base period (or of the period holding the as-of time, if it is not over)
@@ -399,7 +427,7 @@ class Engine:
                 FROM _kpi_base
                 WHERE period = least(
                         CAST(CAST(date_trunc('{grain}', period) AS TIMESTAMP) + INTERVAL {step} - INTERVAL {bstep} AS DATE),
-                        CAST(date_trunc('{base}', CAST($as_of AS TIMESTAMP)) AS DATE))"""
+                        CAST(date_trunc('{base}', CAST($as_of AS TIMESTAMP) + INTERVAL 1 HOUR) AS DATE))"""
         _q(self.con, sql, {"grain": grain, "id": c.id, "base": base, "as_of": params["as_of"]})
         _q(self.con, "DROP TABLE _kpi_base")
 
@@ -510,7 +538,7 @@ class Engine:
                      -- to that time); it cannot be rolled up from monthly figures
                      WHEN 'percentile' THEN CASE WHEN x.grain = 'year' OR x.pos = CASE x.grain
                           WHEN 'month' THEN 12 ELSE 4 END
-                          OR CAST(date_trunc(x.grain, CAST($as_of AS TIMESTAMP)) AS DATE) = x.period
+                          OR CAST(date_trunc(x.grain, CAST($as_of AS TIMESTAMP) + INTERVAL 1 HOUR) AS DATE) = x.period
                           THEN x.year_value END
                    END AS ytd_value
             FROM x
@@ -576,7 +604,7 @@ class Engine:
             FROM _kpi_enriched WHERE split <> ''""")
 
     def _write(self, ids: list[str], since: dt.date | None, report: RefreshReport,
-               as_of: dt.datetime, last_batch: str | None) -> None:
+               as_of: dt.datetime, last_batch: str | None, partial: bool = False) -> None:
         con = self.con
         id_list = ", ".join(f"$i{k}" for k in range(len(ids)))
         p: dict[str, Any] = {f"i{k}": v for k, v in enumerate(ids)}
@@ -618,9 +646,12 @@ class Engine:
                 uniq.append(r)
         if uniq:
             con.executemany("INSERT INTO kpi_indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", uniq)
-        for k, v in (("catalogue", self.cat.fingerprint), ("as_of", as_of.isoformat()),
-                     ("last_batch", last_batch or ""), ("refreshed_at", now.isoformat())):
-            _q(con, "INSERT OR REPLACE INTO kpi_meta VALUES (?, ?)", [k, v])
+        if not partial:
+            # a refresh of some indicators only (--kpi) leaves the others as they were: it must
+            # not make the next refresh believe everything is up to date
+            for k, v in (("catalogue", self.cat.fingerprint), ("as_of", as_of.isoformat()),
+                         ("last_batch", last_batch or ""), ("refreshed_at", now.isoformat())):
+                _q(con, "INSERT OR REPLACE INTO kpi_meta VALUES (?, ?)", [k, v])
         for t in ("_kpi_new", "_kpi_ctx", "_kpi_enriched", "_kpi_derived_src", "_kpi_final"):
             _q(con, f"DROP TABLE IF EXISTS {t}")
 

@@ -61,6 +61,9 @@ class Source:
     # Rows later than the data's as-of time are left out (False: ETL metadata, which is
     # written after the data it describes).
     bounded: bool = True
+    # Snapshot sources: SQL true on a row whose snapshot holds reported data; a commune's
+    # snapshot counts only if one of its rows is (partitioned by commune and snapshot date).
+    reported: str | None = None
     alias: str = "f"
 
     def column(self, name: str) -> SourceColumn | None:
@@ -150,7 +153,8 @@ def _ytd(prefix: str) -> str:
 BUDGET = Source(
     name="budget",
     description=("Commune budgets by article, one snapshot per quarter (fact_budget): the "
-                 "figure of a period is the last quarter-end snapshot within it."),
+                 "figure of a period takes, for each commune, the last quarter it reported within "
+                 "it (a quarter with no amount filled in on any line is not reported yet)."),
     table="fact_budget",
     fact_table="fact_budget",
     joins={"q": Join("(VALUES (1), (2), (3), (4)) AS q(quarter)", "q", "TRUE")},
@@ -177,6 +181,8 @@ BUDGET = Source(
     dimensions={"section": "section", "nature": "nature", "origin": "origine"},
     time_columns=("as_of",),
     snapshot="as_of",
+    reported="CASE q.quarter " + " ".join(
+        f"WHEN {k} THEN coalesce(f.mandate_t{k}, f.engage_t{k})" for k in range(1, 5)) + " END IS NOT NULL",
     grains=("quarter", "year"),
     change_time="make_date(f.fiscal_year, 1, 1)",
 )
@@ -219,12 +225,12 @@ FEEDS = Source(
     description=("Days on which a commune's request feed brought new or changed rows "
                  "(derived from fact_request.updated_at)."),
     table=("(SELECT commune_code, day, lead(day) OVER (PARTITION BY commune_code ORDER BY day) "
-           "AS next_day FROM (SELECT DISTINCT commune_code, CAST(updated_at AS DATE) AS day "
+           "AS next_day FROM (SELECT DISTINCT commune_code, CAST(updated_at + INTERVAL 1 HOUR AS DATE) AS day "
            "FROM fact_request))"),
     fact_table="fact_request",
     columns=(
         _c("commune_code", "f.commune_code", TEXT, "ONS code of the commune."),
-        _c("last_update", "f.day", DATE, "A day on which the feed brought data."),
+        _c("last_update", "f.day", DATE, "A day (in Algiers) on which the feed brought data."),
         _c("next_update", "f.next_day", DATE, "The next such day (NULL for the latest)."),
     ),
     time_columns=("last_update", "next_update"),
@@ -269,17 +275,3 @@ COMMUNES = Source(
 SOURCES: dict[str, Source] = {
     s.name: s for s in (REQUESTS, SATISFACTION, BUDGET, PROJECTS, FEEDS, BATCHES, COMMUNES)
 }
-
-# Scalar functions an expression may call (lower-case sqlglot function names or DuckDB names).
-# Nothing that reads files, other tables, settings or the system.
-ALLOWED_FUNCTIONS = frozenset({
-    "abs", "round", "floor", "ceil", "least", "greatest", "coalesce", "nullif", "if",
-    "lower", "upper", "trim", "length", "substring", "concat", "starts_with", "ends_with",
-    "contains", "date_diff", "datediff", "date_trunc", "date_part", "extract", "year", "month",
-    "quarter", "day", "dayofweek", "hour", "epoch", "cast", "try_cast", "ln", "log", "sqrt",
-    "power", "pow", "sign", "strpos", "replace", "left", "right", "regexp_matches",
-    "last_day", "make_date",
-})
-
-# Aggregates a steward names by word (never in expressions: the kind decides how to aggregate).
-AGGREGATES = ("count", "sum", "average", "min", "max")

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from .catalogue import Catalogue, Checked
-from .engine import Engine
+from .engine import Engine, end_of_local_day
 from .model import FixtureTest, period_start
 
 # The warehouse tables the sources read, as the ETL writes them (etl/schema.py; a test keeps the
@@ -167,7 +167,7 @@ def run_test(cat: Catalogue, c: Checked, test: FixtureTest) -> Outcome:
     try:
         as_of = test.as_of
         if isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime):
-            as_of = dt.datetime.combine(as_of, dt.time(23, 59, 59))
+            as_of = end_of_local_day(as_of)
         report = Engine(con, cat).refresh(full=True, as_of=as_of, only=[c.id])
         if c.id in report.unavailable:
             return Outcome(c.id, test.name, False, [report.unavailable[c.id]])

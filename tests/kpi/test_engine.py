@@ -93,16 +93,17 @@ def test_volume_on_time_and_median_match_hand_written_sql(wh, level, grain):
     base = (f"FROM fact_request r JOIN dim_commune c USING (commune_code) "
             f"JOIN dim_service s USING (service_code)")
     volume = dict(((t, p), v) for t, p, v in wh.execute(
-        f"SELECT {key}, CAST(date_trunc('{grain}', submitted_at) AS DATE), count(*) {base} GROUP BY 1, 2").fetchall())
+        f"SELECT {key}, CAST(date_trunc('{grain}', submitted_at + INTERVAL 1 HOUR) AS DATE), count(*) {base} "
+        "GROUP BY 1, 2").fetchall())
     assert _result(wh, "request_volume", level, grain) == pytest.approx(volume)
     on_time = dict(((t, p), v) for t, p, v in wh.execute(
-        f"""SELECT {key}, CAST(date_trunc('{grain}', closed_at) AS DATE),
+        f"""SELECT {key}, CAST(date_trunc('{grain}', closed_at + INTERVAL 1 HOUR) AS DATE),
                    100.0 * avg(CASE WHEN epoch(closed_at - submitted_at) <= s.legal_delay_days * 86400
                                     THEN 1 ELSE 0 END)
             {base} WHERE status IN ('closed', 'rejected') GROUP BY 1, 2""").fetchall())
     assert _result(wh, "on_time_rate", level, grain) == pytest.approx(on_time, rel=1e-9)
     median = dict(((t, p), v) for t, p, v in wh.execute(
-        f"""SELECT {key}, CAST(date_trunc('{grain}', closed_at) AS DATE),
+        f"""SELECT {key}, CAST(date_trunc('{grain}', closed_at + INTERVAL 1 HOUR) AS DATE),
                    median(epoch(closed_at - submitted_at) / 86400.0)
             {base} WHERE status IN ('closed', 'rejected') GROUP BY 1, 2""").fetchall())
     assert _result(wh, "delay_median", level, grain) == pytest.approx(median, rel=1e-9)
@@ -117,7 +118,8 @@ def test_backlog_matches_open_requests_counted_at_each_month_end(wh, level):
     months = sorted({p for _, p in got})
     assert months[0] == dt.date(2025, 1, 1) and months[-1] == dt.date(2026, 6, 1)
     for m in months:
-        end = min(dt.datetime(m.year + (m.month == 12), m.month % 12 + 1, 1), AS_OF)
+        # the end of the month in Algiers (UTC+1), as a UTC time
+        end = min(dt.datetime(m.year + (m.month == 12), m.month % 12 + 1, 1) - dt.timedelta(hours=1), AS_OF)
         expected: dict[str, int] = {}
         for t, sub, closed, status in rows:
             if status != "cancelled" and sub < end and (closed is None or closed >= end):

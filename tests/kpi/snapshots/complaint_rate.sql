@@ -6,7 +6,7 @@ SELECT
   t.commune_code AS commune,
   t.daira_code AS daira,
   t.wilaya_code AS wilaya,
-  CAST(DATE_TRUNC('MONTH', f.submitted_at) AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', f.submitted_at + INTERVAL '1' HOUR) AS DATE) AS period,
   COALESCE(s.category = 'reclamation', FALSE) AS _num_if,
   COALESCE(s.category <> 'reclamation', FALSE) AS _den_if
 FROM fact_request AS f
@@ -17,7 +17,9 @@ LEFT JOIN dim_service AS s
 WHERE
   NOT f.submitted_at IS NULL
   AND f.submitted_at <= $as_of
-  AND f.submitted_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
+  AND f.submitted_at >= (
+    CAST(CAST(DATE_TRUNC('month', CAST($since AS DATE)) AS DATE) AS TIMESTAMP) - INTERVAL '1' HOUR
+  )
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)

@@ -4,7 +4,12 @@
 -- (the first instant after it, or the as-of time if the period is not over)
 SELECT
   period_start,
-  LEAST(CAST(period_start AS TIMESTAMP) + INTERVAL '1' MONTH, $as_of) AS period_end
+  LEAST(
+    (
+      CAST(period_start AS TIMESTAMP) + INTERVAL '1' MONTH - INTERVAL '1' HOUR
+    ),
+    $as_of
+  ) AS period_end
 FROM (
   SELECT
     CAST(gs.generate_series AS DATE) AS period_start
@@ -23,15 +28,15 @@ FROM (
             FROM (
               SELECT DISTINCT
                 commune_code,
-                CAST(updated_at AS DATE) AS day
+                CAST(updated_at + INTERVAL '1' HOUR AS DATE) AS day
               FROM fact_request
             )
           ) AS f
-        ) AS DATE),
+        ) + INTERVAL '1' HOUR AS DATE),
         CAST($since AS DATE)
       )
     ) AS TIMESTAMP),
-    CAST(DATE_TRUNC('MONTH', $as_of) AS TIMESTAMP),
+    CAST(DATE_TRUNC('MONTH', $as_of + INTERVAL '1' HOUR) AS TIMESTAMP),
     INTERVAL '1' MONTH
   ) AS gs
 ) AS cal
@@ -43,7 +48,13 @@ SELECT
   t.daira_code AS daira,
   t.wilaya_code AS wilaya,
   p.period_start AS period,
-  CAST(DATE_DIFF('DAY', f.day, CAST(p.period_end - INTERVAL '1' SECOND AS DATE)) AS DOUBLE) AS _x
+  CAST(DATE_DIFF(
+    'DAY',
+    f.day,
+    CAST((
+      p.period_end
+    ) + INTERVAL '1' HOUR - INTERVAL '1' MICROSECOND AS DATE)
+  ) AS DOUBLE) AS _x
 FROM (
   SELECT
     commune_code,
@@ -52,7 +63,7 @@ FROM (
   FROM (
     SELECT DISTINCT
       commune_code,
-      CAST(updated_at AS DATE) AS day
+      CAST(updated_at + INTERVAL '1' HOUR AS DATE) AS day
     FROM fact_request
   )
 ) AS f

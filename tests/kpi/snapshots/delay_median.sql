@@ -6,7 +6,7 @@ SELECT
   t.commune_code AS commune,
   t.daira_code AS daira,
   t.wilaya_code AS wilaya,
-  CAST(DATE_TRUNC('MONTH', f.closed_at) AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', f.closed_at + INTERVAL '1' HOUR) AS DATE) AS period,
   COALESCE(CAST(f.service_code AS TEXT), '(none)') AS m_service,
   COALESCE(CAST(f.channel AS TEXT), '(none)') AS m_channel,
   CAST((
@@ -21,7 +21,9 @@ WHERE
   )
   AND NOT f.closed_at IS NULL
   AND f.closed_at <= $as_of
-  AND f.closed_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
+  AND f.closed_at >= (
+    CAST(CAST(DATE_TRUNC('month', CAST($since AS DATE)) AS DATE) AS TIMESTAMP) - INTERVAL '1' HOUR
+  )
 
 -- aggregate (percentile): commune, daïra, wilaya and nation in one pass, unsplit and split by service, channel
 -- num / den / n are the partial aggregates coarser grains are rolled up from
@@ -71,7 +73,7 @@ SELECT
   t.commune_code AS commune,
   t.daira_code AS daira,
   t.wilaya_code AS wilaya,
-  CAST(DATE_TRUNC('QUARTER', f.closed_at) AS DATE) AS period,
+  CAST(DATE_TRUNC('QUARTER', f.closed_at + INTERVAL '1' HOUR) AS DATE) AS period,
   COALESCE(CAST(f.service_code AS TEXT), '(none)') AS m_service,
   COALESCE(CAST(f.channel AS TEXT), '(none)') AS m_channel,
   CAST((
@@ -86,7 +88,9 @@ WHERE
   )
   AND NOT f.closed_at IS NULL
   AND f.closed_at <= $as_of
-  AND f.closed_at >= DATE_TRUNC('QUARTER', CAST($since AS TIMESTAMP))
+  AND f.closed_at >= (
+    CAST(CAST(DATE_TRUNC('quarter', CAST($since AS DATE)) AS DATE) AS TIMESTAMP) - INTERVAL '1' HOUR
+  )
 
 -- aggregate (percentile): commune, daïra, wilaya and nation in one pass, unsplit and split by service, channel
 -- num / den / n are the partial aggregates coarser grains are rolled up from
@@ -136,7 +140,7 @@ SELECT
   t.commune_code AS commune,
   t.daira_code AS daira,
   t.wilaya_code AS wilaya,
-  CAST(DATE_TRUNC('YEAR', f.closed_at) AS DATE) AS period,
+  CAST(DATE_TRUNC('YEAR', f.closed_at + INTERVAL '1' HOUR) AS DATE) AS period,
   COALESCE(CAST(f.service_code AS TEXT), '(none)') AS m_service,
   COALESCE(CAST(f.channel AS TEXT), '(none)') AS m_channel,
   CAST((
@@ -151,7 +155,9 @@ WHERE
   )
   AND NOT f.closed_at IS NULL
   AND f.closed_at <= $as_of
-  AND f.closed_at >= DATE_TRUNC('YEAR', CAST($since AS TIMESTAMP))
+  AND f.closed_at >= (
+    CAST(CAST(DATE_TRUNC('year', CAST($since AS DATE)) AS DATE) AS TIMESTAMP) - INTERVAL '1' HOUR
+  )
 
 -- aggregate (percentile): commune, daïra, wilaya and nation in one pass, unsplit and split by service, channel
 -- num / den / n are the partial aggregates coarser grains are rolled up from

@@ -6,7 +6,7 @@ SELECT
   t.commune_code AS commune,
   t.daira_code AS daira,
   t.wilaya_code AS wilaya,
-  CAST(DATE_TRUNC('MONTH', f.closed_at) AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', f.closed_at + INTERVAL '1' HOUR) AS DATE) AS period,
   COALESCE(CAST(f.service_code AS TEXT), '(none)') AS m_service,
   COALESCE(CAST(f.channel AS TEXT), '(none)') AS m_channel,
   COALESCE(
@@ -26,7 +26,9 @@ WHERE
   )
   AND NOT f.closed_at IS NULL
   AND f.closed_at <= $as_of
-  AND f.closed_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
+  AND f.closed_at >= (
+    CAST(CAST(DATE_TRUNC('month', CAST($since AS DATE)) AS DATE) AS TIMESTAMP) - INTERVAL '1' HOUR
+  )
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)

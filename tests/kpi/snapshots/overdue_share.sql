@@ -4,7 +4,12 @@
 -- (the first instant after it, or the as-of time if the period is not over)
 SELECT
   period_start,
-  LEAST(CAST(period_start AS TIMESTAMP) + INTERVAL '1' MONTH, $as_of) AS period_end
+  LEAST(
+    (
+      CAST(period_start AS TIMESTAMP) + INTERVAL '1' MONTH - INTERVAL '1' HOUR
+    ),
+    $as_of
+  ) AS period_end
 FROM (
   SELECT
     CAST(gs.generate_series AS DATE) AS period_start
@@ -16,11 +21,11 @@ FROM (
           SELECT
             MIN(f.submitted_at)
           FROM fact_request AS f
-        ) AS DATE),
+        ) + INTERVAL '1' HOUR AS DATE),
         CAST($since AS DATE)
       )
     ) AS TIMESTAMP),
-    CAST(DATE_TRUNC('MONTH', $as_of) AS TIMESTAMP),
+    CAST(DATE_TRUNC('MONTH', $as_of + INTERVAL '1' HOUR) AS TIMESTAMP),
     INTERVAL '1' MONTH
   ) AS gs
 ) AS cal
@@ -36,7 +41,9 @@ SELECT
   COALESCE(
     (
       f.submitted_at + TO_MICROSECONDS(CAST(ROUND(s.legal_delay_days * 86400000000.0) AS BIGINT))
-    ) < p.period_end,
+    ) < (
+      p.period_end
+    ),
     FALSE
   ) AS _num_if
 FROM fact_request AS f

@@ -43,7 +43,7 @@ SELECT
   '' AS split,
   '' AS member,
   CAST(COALESCE(SUM(p_sx), 0) AS DOUBLE) AS value,
-  CAST(SUM(p_sx) AS DOUBLE) AS num,
+  CAST(COALESCE(SUM(p_sx), 0) AS DOUBLE) AS num,
   CAST(NULL AS DOUBLE) AS den,
   CAST(SUM(p_n) AS BIGINT) AS n
 FROM fine

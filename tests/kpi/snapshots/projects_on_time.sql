@@ -6,7 +6,7 @@ SELECT
   t.commune_code AS commune,
   t.daira_code AS daira,
   t.wilaya_code AS wilaya,
-  CAST(DATE_TRUNC('MONTH', f.actual_end) AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', f.actual_end + INTERVAL '1' HOUR) AS DATE) AS period,
   COALESCE(CAST(f.programme AS TEXT), '(none)') AS m_programme,
   COALESCE(CAST(f.sector AS TEXT), '(none)') AS m_sector,
   COALESCE(f.actual_end <= f.planned_end, FALSE) AS _num_if
@@ -19,7 +19,9 @@ WHERE
   )
   AND NOT f.actual_end IS NULL
   AND f.actual_end <= $as_of
-  AND f.actual_end >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
+  AND f.actual_end >= (
+    CAST(CAST(DATE_TRUNC('month', CAST($since AS DATE)) AS DATE) AS TIMESTAMP) - INTERVAL '1' HOUR
+  )
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)

@@ -3,7 +3,7 @@
 -- rows: rows of batches whose finished_at falls in the month; kept: status <> 'failed'
 -- with commune, daïra, wilaya, the split members and the indicator's expressions
 SELECT
-  CAST(DATE_TRUNC('MONTH', f.finished_at) AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', f.finished_at + INTERVAL '1' HOUR) AS DATE) AS period,
   COALESCE(CAST(f.dataset AS TEXT), '(none)') AS m_dataset,
   CAST(f.rows_rejected AS DOUBLE) AS _num_x,
   CAST(f.rows_read AS DOUBLE) AS _den_x
@@ -13,7 +13,9 @@ WHERE
     f.status <> 'failed'
   )
   AND NOT f.finished_at IS NULL
-  AND f.finished_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
+  AND f.finished_at >= (
+    CAST(CAST(DATE_TRUNC('month', CAST($since AS DATE)) AS DATE) AS TIMESTAMP) - INTERVAL '1' HOUR
+  )
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)

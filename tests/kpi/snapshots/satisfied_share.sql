@@ -6,7 +6,7 @@ SELECT
   t.commune_code AS commune,
   t.daira_code AS daira,
   t.wilaya_code AS wilaya,
-  CAST(DATE_TRUNC('MONTH', f.answered_at) AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', f.answered_at + INTERVAL '1' HOUR) AS DATE) AS period,
   COALESCE(CAST(f.service_code AS TEXT), '(none)') AS m_service,
   COALESCE(CAST(f.channel AS TEXT), '(none)') AS m_channel,
   COALESCE(f.rating >= 4, FALSE) AS _num_if
@@ -16,7 +16,9 @@ JOIN dim_commune AS t
 WHERE
   NOT f.answered_at IS NULL
   AND f.answered_at <= $as_of
-  AND f.answered_at >= DATE_TRUNC('MONTH', CAST($since AS TIMESTAMP))
+  AND f.answered_at >= (
+    CAST(CAST(DATE_TRUNC('month', CAST($since AS DATE)) AS DATE) AS TIMESTAMP) - INTERVAL '1' HOUR
+  )
 
 -- fine: partial aggregates per commune, period and split member, in one pass over the rows
 -- (counts and sums add up, so every level is rolled up from these)
