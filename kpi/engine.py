@@ -187,6 +187,7 @@ class Engine:
         params = {"as_of": as_of, "cal_from": cal_from,
                   "since": since or dt.date(1900, 1, 1)}
         _q(con, f"CREATE OR REPLACE TEMP TABLE _kpi_new AS SELECT {_BASE_COLS} FROM kpi_result LIMIT 0")
+        self._stored(since)
         self._defs(ids)
         self.failed: dict[str, str] = {}
         self._ids = list(ids)
@@ -241,6 +242,28 @@ class Engine:
         report.unavailable.update(self.failed)
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _stored(self, since: dt.date | None) -> None:
+        """The stored figures an incremental refresh builds on, read once: the months of the
+        year before ``since`` (quarters and years are rolled up from them) and, unsplit, the
+        year of periods before ``since`` (previous period, last year, year to date)."""
+        if since is None:
+            for t in ("_kpi_stored_base", "_kpi_stored_ctx"):
+                _q(self.con, f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT {_BASE_COLS} FROM kpi_result LIMIT 0")
+            return
+        ctx_from = dt.date(since.year - 1, since.month, 1)   # a year before, from its period start
+        _q(self.con, f"""
+            CREATE OR REPLACE TEMP TABLE _kpi_stored_base AS
+            SELECT {_BASE_COLS} FROM kpi_result WHERE grain = 'month'
+              AND period >= CAST(date_trunc('year', CAST($since AS TIMESTAMP)) AS DATE)
+              AND period < CAST($since AS DATE)
+            ORDER BY indicator""", {"since": since})   # read back one indicator at a time
+        _q(self.con, f"""
+            CREATE OR REPLACE TEMP TABLE _kpi_stored_ctx AS
+            SELECT {_BASE_COLS} FROM kpi_result WHERE split = ''
+              AND period >= CAST(date_trunc(grain, CAST($ctx_from AS TIMESTAMP)) AS DATE)
+              AND period < CAST(date_trunc(grain, CAST($since AS TIMESTAMP)) AS DATE)""",
+           {"ctx_from": ctx_from, "since": since})
 
     def _fail(self, ind_id: str, err: Exception) -> None:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -403,7 +426,7 @@ class Engine:
             CREATE OR REPLACE TEMP TABLE _kpi_base AS
             SELECT {_BASE_COLS} FROM _kpi_new WHERE indicator = $id AND grain = $base
             UNION ALL
-            SELECT {_BASE_COLS} FROM kpi_result WHERE indicator = $id AND grain = $base
+            SELECT {_BASE_COLS} FROM _kpi_stored_base WHERE indicator = $id AND grain = $base
               AND period < CAST(date_trunc($base, CAST($since AS TIMESTAMP)) AS DATE)
               AND period >= CAST(date_trunc($grain, CAST($since AS TIMESTAMP)) AS DATE)""",
            {"id": c.id, "base": base, "grain": grain, "since": params["since"]})
@@ -482,20 +505,15 @@ class Engine:
             return 0
         id_list = ", ".join(f"$i{k}" for k in range(len(ids)))
         p = {f"i{k}": v for k, v in enumerate(ids)}
-        since = params["since"]
-        # context: the new rows, plus the stored rows of the year before them (for prev, yoy, ytd)
-        # prev needs the period before, yoy the same period a year before, ytd the months since
-        # January: a year back from the first refreshed period covers all three
-        ctx_from = dt.date(since.year - 1, since.month, 1) if since.year > 1900 else since
+        # context: the new rows, plus the stored unsplit rows of the year before them (prev
+        # needs the period before, yoy the same period a year before, ytd the months since
+        # January: a year back from the first refreshed period covers all three; see _stored)
         _q(con, f"""
             CREATE OR REPLACE TEMP TABLE _kpi_ctx AS
             SELECT {_BASE_COLS}, TRUE AS is_new FROM _kpi_new WHERE indicator IN ({id_list})
             UNION ALL
-            SELECT {_BASE_COLS}, FALSE FROM kpi_result
-            WHERE indicator IN ({id_list})
-              AND period >= CAST(date_trunc(grain, CAST($ctx_from AS TIMESTAMP)) AS DATE)
-              AND period < CAST(date_trunc(grain, CAST($since AS TIMESTAMP)) AS DATE)""",
-                    {**p, "ctx_from": ctx_from, "since": since})
+            SELECT {_BASE_COLS}, FALSE FROM _kpi_stored_ctx
+            WHERE indicator IN ({id_list})""", p)
         before = _q(con, "SELECT count(*) FROM _kpi_enriched")[0][0]
         # Split rows (by service, channel …) carry the figure only: comparisons, ranks and
         # status are for the unsplit figures a wali reads.
@@ -652,7 +670,8 @@ class Engine:
             for k, v in (("catalogue", self.cat.fingerprint), ("as_of", as_of.isoformat()),
                          ("last_batch", last_batch or ""), ("refreshed_at", now.isoformat())):
                 _q(con, "INSERT OR REPLACE INTO kpi_meta VALUES (?, ?)", [k, v])
-        for t in ("_kpi_new", "_kpi_ctx", "_kpi_enriched", "_kpi_derived_src", "_kpi_final"):
+        for t in ("_kpi_new", "_kpi_ctx", "_kpi_enriched", "_kpi_derived_src", "_kpi_final",
+                  "_kpi_stored_base", "_kpi_stored_ctx"):
             _q(con, f"DROP TABLE IF EXISTS {t}")
 
 
