@@ -245,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
-    console = Console(stderr=False, soft_wrap=True)
+    # piped or redirected (cron logs), tables keep their columns instead of wrapping at 80
+    console = Console(stderr=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     handlers = {"validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
                 "compute": cmd_compute, "test": cmd_test, "schema": cmd_schema}
     try:
