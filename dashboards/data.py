@@ -16,20 +16,23 @@ from typing import Any
 
 import duckdb
 
+from .i18n import t_fr
+
 log = logging.getLogger(__name__)
 
+# Labels in French, translated where shown (dashboards/i18n.py).
 FACTS = {
-    "fact_request": "Demandes des citoyens",
-    "fact_budget": "Lignes budgétaires communales",
-    "fact_project": "Projets d'investissement",
-    "fact_satisfaction": "Réponses aux enquêtes de satisfaction",
+    "fact_request": t_fr("Demandes des citoyens"),
+    "fact_budget": t_fr("Lignes budgétaires communales"),
+    "fact_project": t_fr("Projets d'investissement"),
+    "fact_satisfaction": t_fr("Réponses aux enquêtes de satisfaction"),
 }
 DIMS = {
-    "dim_wilaya": "Wilayas",
-    "dim_daira": "Daïras",
-    "dim_commune": "Communes",
-    "dim_service": "Services (procédures)",
-    "dim_channel": "Canaux",
+    "dim_wilaya": t_fr("Wilayas"),
+    "dim_daira": t_fr("Daïras"),
+    "dim_commune": t_fr("Communes"),
+    "dim_service": t_fr("Services (procédures)"),
+    "dim_channel": t_fr("Canaux"),
 }
 
 
@@ -58,9 +61,9 @@ def summary(path: Path | None = None) -> dict[str, Any]:
             "FROM fact_request"
         ).fetchall()[0]
         by_wilaya = con.execute(
-            "SELECT w.wilaya_code, w.name_fr, w.name_ar, count(r.request_id) AS n "
+            "SELECT w.wilaya_code, w.name_fr, w.name_ar, count(r.request_id) AS n, w.name_en "
             "FROM dim_wilaya w LEFT JOIN dim_commune c USING (wilaya_code) "
-            "LEFT JOIN fact_request r USING (commune_code) GROUP BY 1, 2, 3 ORDER BY 1"
+            "LEFT JOIN fact_request r USING (commune_code) GROUP BY 1, 2, 3, 5 ORDER BY 1"
         ).fetchall()
         batches = con.execute(
             "SELECT source, location, status, rows_read, rows_loaded, rows_merged, rows_rejected, "

@@ -61,14 +61,14 @@ def _row(tree, row_id: str) -> list[str]:
     raise AssertionError(f"no row {row_id}")
 
 
-def _layout(monkeypatch, wh: Path, catalogue: Path) -> str:
+def _layout(monkeypatch, wh: Path, catalogue: Path, lang: str = "fr") -> str:
     from dashboards import home, indicators
 
     monkeypatch.setenv("MOUACHIR_WAREHOUSE", str(wh))
     monkeypatch.setenv("MOUACHIR_CATALOGUE", str(catalogue))
     indicators.load.cache_clear()
     try:
-        return json.dumps(home.layout(), cls=PlotlyJSONEncoder, ensure_ascii=False)
+        return json.dumps(home.layout(lang=lang), cls=PlotlyJSONEncoder, ensure_ascii=False)
     finally:
         indicators.load.cache_clear()
 
@@ -88,10 +88,14 @@ def test_page_shows_national_figures_status_and_a_broken_indicator(monkeypatch, 
     assert kpi_main(["--catalogue", str(cat), "--warehouse", str(warehouse), "compute",
                      "--as-of", "2026-03-31T23:00:00"]) == 0
     page = _layout(monkeypatch, warehouse, cat)
-    assert "Demandes reçues" in page and "الطلبات المستلمة" in page
+    assert "Demandes reçues" in page
+    # the same figures in Arabic: labels, caveats and the unavailable one from the catalogue
+    page_ar = _layout(monkeypatch, warehouse, cat, "ar")
+    assert "الطلبات المستلمة" in page_ar and "غير متاح" in page_ar and '"dir": "rtl"' in page_ar
+    assert _row(json.loads(page_ar), "ind-request_volume")[1:3] == ["03/2026", "3"]
     # 3 requests in March 2026, national, and the month shown
     row = _row(json.loads(page), "ind-request_volume")
-    assert row[2:4] == ["03/2026", "3"], row
+    assert row[1:3] == ["03/2026", "3"], row
     # the broken indicator: unavailable, with the located reason; the others still computed
     assert "indisponible" in page and "Définition invalide" in page
     assert "read_csv" in page and "not allowed" in page
