@@ -4,11 +4,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 WAREHOUSE ?= data/warehouse.duckdb
+GEO ?= data/geo
 HOST ?= 127.0.0.1
 PORT ?= 8050
 WORKERS ?= 2
 
-.PHONY: run test venv demo bench clean
+.PHONY: run test venv demo bench clean browser
 
 venv: $(BIN)/.installed
 
@@ -30,12 +31,21 @@ demo: venv
 
 # The figures the app shows are refreshed before it starts (only what new batches touched;
 # nothing at all when the warehouse has not changed since the last refresh).
-run: venv $(WAREHOUSE)
+$(GEO)/wilayas.json: | $(WAREHOUSE)
+	$(BIN)/python -m dashboards.geo --warehouse $(WAREHOUSE) --out $(GEO)
+
+run: venv $(WAREHOUSE) $(GEO)/wilayas.json
 	$(BIN)/python -m kpi --warehouse $(WAREHOUSE) compute
-	MOUACHIR_WAREHOUSE=$(WAREHOUSE) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) \
+	MOUACHIR_WAREHOUSE=$(WAREHOUSE) MOUACHIR_GEO=$(GEO) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--access-logfile - app:server
 
-test: venv
+# Browser tests drive Debian's Chromium (and need an Arabic font); installed here when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && apt-get install -y -qq chromium fonts-noto-core >/dev/null; } \
+		|| echo "chromium is not installed and cannot be installed here: browser tests will be skipped (and fail under CI=true)"
+
+test: venv browser
 	$(BIN)/python -m pytest
 
 bench: venv

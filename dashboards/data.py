@@ -86,3 +86,22 @@ def national_figures(path: Path | None = None) -> dict[str, Any]:
     with reader(p) as con:
         return {"figures": read.latest_national(con), "state": read.refresh_state(con),
                 "unavailable": read.unavailable(con)}
+
+
+def wilaya_map_figures(indicator: str, path: Path | None = None) -> dict[str, Any]:
+    """The wilayas' figures of one indicator for its latest month (for the map)."""
+    from kpi import read
+
+    p = path or warehouse_path()
+    if not p.exists():
+        return {"period": None, "figures": {}}
+    with reader(p) as con:
+        nat = read.latest_national(con).get(indicator)
+        if not nat:
+            return {"period": None, "figures": {}}
+        figures = read.level_figures(con, indicator, level="wilaya", grain=nat["grain"], period=nat["period"])
+        return {"period": nat["period"], "grain": nat["grain"], "figures": figures}
+
+
+def geo_dir() -> Path:
+    return Path(os.environ.get("MOUACHIR_GEO", "data/geo"))

