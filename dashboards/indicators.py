@@ -15,9 +15,6 @@ from kpi.errors import CatalogueError, Issue
 
 log = logging.getLogger(__name__)
 
-UNITS_FR = {"count": "", "days": " j", "percent": " %", "rating": " / 5", "DA": " DA",
-            "DA_per_inhabitant": " DA/hab.", "per_1000_requests": " ‰", "per_10000_inhabitants": " /10 000 hab.",
-            "inhabitants": " hab.", "projects": ""}
 
 
 def catalogue_path() -> Path:
@@ -32,11 +29,3 @@ def load() -> tuple[catalogue.Catalogue | None, tuple[Issue, ...]]:
     except CatalogueError as e:
         log.error("catalogue unusable: %s", e)
         return None, tuple(e.issues)
-
-
-def fmt_fr(value: float | None, unit: str, decimals: int) -> str:
-    """A figure as a French reader writes it: 12 345,6 %."""
-    if value is None:
-        return "—"
-    text = f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-    return text + UNITS_FR.get(unit, "")

@@ -519,7 +519,7 @@ class Engine:
         # status are for the unsplit figures a wali reads.
         _q(con, f"""INSERT INTO _kpi_enriched SELECT {_BASE_COLS}, NULL, NULL, NULL
                     FROM _kpi_ctx WHERE is_new AND split <> ''""")
-        _q(con, f"""
+        _q(con, """
             INSERT INTO _kpi_enriched
             WITH w AS (
                 SELECT c.*, d.ytd AS rule, d.scale,

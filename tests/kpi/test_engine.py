@@ -90,8 +90,8 @@ KEYS = {"commune": "r.commune_code", "daira": "c.daira_code", "wilaya": "c.wilay
 @pytest.mark.parametrize("grain", ["month", "quarter", "year"])
 def test_volume_on_time_and_median_match_hand_written_sql(wh, level, grain):
     key = KEYS[level]
-    base = (f"FROM fact_request r JOIN dim_commune c USING (commune_code) "
-            f"JOIN dim_service s USING (service_code)")
+    base = ("FROM fact_request r JOIN dim_commune c USING (commune_code) "
+            "JOIN dim_service s USING (service_code)")
     volume = dict(((t, p), v) for t, p, v in wh.execute(
         f"SELECT {key}, CAST(date_trunc('{grain}', submitted_at + INTERVAL 1 HOUR) AS DATE), count(*) {base} "
         "GROUP BY 1, 2").fetchall())
