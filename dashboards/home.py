@@ -8,6 +8,8 @@ import datetime as dt
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from kpi.engine import local_date
+
 from . import data, indicators
 from .i18n import LANGS, NAMES, Translator, normalize
 
@@ -33,7 +35,7 @@ def _period(t: Translator, grain: str | None, start: dt.date | None, as_of: str 
     months = {"year": 12, "quarter": 3}.get(grain or "", 1)
     m = start.month - 1 + months
     end = dt.date(start.year + m // 12, m % 12 + 1, 1)
-    last_local = (dt.datetime.fromisoformat(as_of) + dt.timedelta(hours=1)).date()
+    last_local = local_date(dt.datetime.fromisoformat(as_of))
     if last_local < end - dt.timedelta(days=1):
         text += " " + t("(en cours)")
     return text

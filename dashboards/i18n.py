@@ -21,13 +21,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from kpi.engine import LOCAL_OFFSET   # Africa/Algiers, UTC+1 all year
+
 LANGS = ("fr", "ar", "en")
 DEFAULT = "fr"
 LOCALES = {"fr": "fr_DZ", "ar": "ar_DZ", "en": "en"}
 NAMES = {"fr": "Français", "ar": "العربية", "en": "English"}
 RTL = frozenset({"ar"})
 CATALOGS = Path(__file__).with_name("locale")
-ALGIERS_OFFSET = dt.timedelta(hours=1)   # Africa/Algiers: UTC+1 all year
 
 UNITS = {
     "count": {"fr": "", "ar": "", "en": ""},
@@ -84,7 +85,7 @@ class Translator:
         """A UTC time shown in Algiers time."""
         if ts is None:
             return "—"
-        return format_datetime(ts + ALGIERS_OFFSET, "dd/MM/y HH:mm", locale=LOCALES[self.lang])
+        return format_datetime(ts + LOCAL_OFFSET, "dd/MM/y HH:mm", locale=LOCALES[self.lang])
 
     def period(self, grain: str | None, start: dt.date | None) -> str:
         if start is None:

@@ -311,12 +311,9 @@ def check_time(c: Ctx) -> list[Issue]:
                            "e.g. stock: {from: submitted_at, to: closed_at}"))
     if ind.time and ind.stock:
         out.append(c.issue(("stock",), "give either time (a flow) or stock (open at period end), not both"))
-    if not ind.time and not ind.stock and ind.kind != "stock":
-        if src.snapshot:
-            pass
-        else:
-            out.append(c.issue(("time",), "missing key 'time': which column places a row in a period",
-                               f"one of: {', '.join(src.time_columns)}"))
+    if not ind.time and not ind.stock and ind.kind != "stock" and not src.snapshot:
+        out.append(c.issue(("time",), "missing key 'time': which column places a row in a period",
+                           f"one of: {', '.join(src.time_columns)}"))
     if ind.time and ind.time not in src.time_columns:
         out.append(c.issue(("time",), f"time {ind.time!r} is not a time column of {src.name}",
                            suggest(ind.time, src.time_columns) or f"one of: {', '.join(src.time_columns)}"))

@@ -102,7 +102,8 @@ def cmd_explain(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_compute(args: argparse.Namespace, console: Console) -> int:
-    from .engine import Engine, figures
+    from .engine import Engine
+    from .read import figures
     from .store import updating
 
     cat = _load(args)

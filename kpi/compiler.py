@@ -77,10 +77,7 @@ def mode(c: Checked) -> str:
 
 def base_grain(cat: Catalogue, c: Checked) -> str:
     """The grain the rows are read at; coarser grains are rolled up from it when possible."""
-    grains = cat.grains(c)
-    if c.ind.kind == "percentile" and mode(c) == "flow":
-        return grains[0]
-    return grains[0]
+    return cat.grains(c)[0]
 
 
 def uses_period_end(c: Checked) -> bool:
@@ -251,43 +248,12 @@ class Compiler:
         return q, periods, m
 
     # -- the aggregate ----------------------------------------------------------------------
-    def aggregates(self, c: Checked) -> dict[str, exp.Expression]:
-        ind = c.ind
-        k = ind.kind
-        scale = exp.Literal.number(UNIT_SCALE.get(ind.unit, 1.0))
+    def percentile_aggregates(self, c: Checked) -> dict[str, exp.Expression]:
+        """Aggregates of a percentile, which has no partials: computed from the rows at every
+        level (every other kind goes through ``partials``)."""
         null = exp.Null()
-        agg = ind.aggregate or "count"
-        if k == "stock":
-            k = {"count": "count", "sum": "sum", "average": "average"}.get(agg, agg)
-        if k == "count":
-            return {"num": parse("CAST(count(*) AS DOUBLE)"), "den": null, "n": parse("count(*)"),
-                    "value": parse("CAST(count(*) AS DOUBLE)")}
-        if k == "sum":
-            return {"num": parse("sum(_x)"), "den": null, "n": parse("count(_x)"),
-                    "value": parse("coalesce(sum(_x), 0)")}
-        if k == "average":
-            return {"num": parse("sum(_x)"), "den": parse("CAST(count(_x) AS DOUBLE)"),
-                    "n": parse("count(_x)"), "value": parse("avg(_x)")}
-        if k in ("min", "max"):
-            return {"num": null, "den": null, "n": parse("count(_x)"), "value": parse(f"{k}(_x)")}
-        if k == "percentile":
-            return {"num": null, "den": null, "n": parse("count(_x)"),
-                    "value": self.d.quantile(_col("_x"), float(ind.p))}  # type: ignore[arg-type]
-        if k == "ratio":
-            out = {}
-            for part, short in (("numerator", "num"), ("denominator", "den")):
-                p = getattr(ind, part)
-                base = parse("CAST(count(*) AS DOUBLE)") if p.aggregate == "count" else parse(
-                    f"coalesce(sum(_{short}_x), 0)")
-                if p.filter:
-                    inner = base.find(exp.AggFunc)
-                    inner.replace(exp.Filter(this=inner.copy(), expression=exp.Where(this=_col(f"_{short}_if"))))
-                out[short] = base
-            out["n"] = parse("count(*)")
-            out["value"] = parse(":num / nullif(:den, 0) * :scale", num=out["num"].copy(),
-                                 den=out["den"].copy(), scale=scale)
-            return out
-        raise ValueError(k)  # pragma: no cover
+        return {"num": null, "den": null, "n": parse("count(_x)"),
+                "value": self.d.quantile(_col("_x"), float(c.ind.p))}  # type: ignore[arg-type]
 
     def partials(self, c: Checked) -> tuple[dict[str, exp.Expression], dict[str, exp.Expression]] | None:
         """Two-phase aggregation for decomposable kinds: per-commune partials (phase 1, one
@@ -385,7 +351,7 @@ class Compiler:
             if keys_fine:
                 fine = fine.group_by(*[_col(k) for k in keys_fine])
         else:
-            aggs = self.aggregates(c)
+            aggs = self.percentile_aggregates(c)
         value = self.d.double(aggs["value"])
         if quantiles:
             value = self.d.quantiles(_col("_x"), quantiles)

@@ -22,7 +22,7 @@ import duckdb
 from sqlglot import exp
 
 from .catalogue import Catalogue, Checked
-from .compiler import Compiler, base_grain, mode, needs_scan, sibling_key
+from .compiler import UNIT_SCALE, Compiler, base_grain, mode, needs_scan, sibling_key
 from .dialect import parse
 from .errors import WarehouseError
 from .model import GRAINS_ALL, period_start
@@ -315,7 +315,6 @@ class Engine:
                 ytd = "ratio"
             else:
                 ytd = "percentile"
-            from .compiler import UNIT_SCALE
             th = ind.thresholds
             rows.append((i, k, m, ytd, UNIT_SCALE.get(ind.unit, 1.0) if k == "ratio" else 1.0,
                          ind.direction, th.basis if th else None, th.green if th else None,
@@ -675,19 +674,4 @@ class Engine:
             _q(con, f"DROP TABLE IF EXISTS {t}")
 
 
-def figures(con: duckdb.DuckDBPyConnection, indicator: str, *, level: str | None = None,
-            grain: str | None = None, period: dt.date | None = None) -> list[dict[str, Any]]:
-    """Rows of kpi_result for one indicator (optionally one level, grain, period)."""
-    sql = "SELECT * FROM kpi_result WHERE indicator = $i"
-    p: dict[str, Any] = {"i": indicator}
-    for key, val in (("level", level), ("grain", grain), ("period", period)):
-        if val is not None:
-            sql += f" AND {key} = ${key}"
-            p[key] = val
-    cur = con.execute(sql + " ORDER BY level, territory, grain, period, split, member", p)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-__all__ = ["Engine", "RefreshReport", "RESULT_COLUMNS", "INDICATOR_COLUMNS", "figures", "ddl",
-           "GRAINS_ALL"]
+__all__ = ["Engine", "RefreshReport", "RESULT_COLUMNS", "INDICATOR_COLUMNS", "ddl", "GRAINS_ALL"]

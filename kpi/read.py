@@ -80,3 +80,17 @@ def level_figures(con: duckdb.DuckDBPyConnection, indicator: str, *, level: str,
                       "AND period = ? AND split = ''", [indicator, level, grain, period])
     names = [d[0] for d in cur.description]
     return {r[2]: dict(zip(names, r)) for r in cur.fetchall()}
+
+
+def figures(con: duckdb.DuckDBPyConnection, indicator: str, *, level: str | None = None,
+            grain: str | None = None, period: dt.date | None = None) -> list[dict[str, Any]]:
+    """Rows of kpi_result for one indicator (optionally one level, grain, period)."""
+    sql = "SELECT * FROM kpi_result WHERE indicator = $i"
+    p: dict[str, Any] = {"i": indicator}
+    for key, val in (("level", level), ("grain", grain), ("period", period)):
+        if val is not None:
+            sql += f" AND {key} = ${key}"
+            p[key] = val
+    cur = con.execute(sql + " ORDER BY level, territory, grain, period, split, member", p)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
