@@ -19,7 +19,7 @@ from pathlib import Path
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 
 from kpi.engine import LOCAL_OFFSET   # Africa/Algiers, UTC+1 all year
 
@@ -72,6 +72,36 @@ class Translator:
 
     def __call__(self, text: str) -> str:
         return self._tr.gettext(text)
+
+    @property
+    def separators(self) -> str:
+        """plotly's ``separators``: the decimal then the thousands mark of the language."""
+        loc = LOCALES[self.lang]
+        group = get_group_symbol(loc)
+        return get_decimal_symbol(loc) + (" " if group in ("\u202f", "\u00a0") else group)
+
+    def name(self, row: dict | None, fallback: str = "") -> str:
+        """``name_fr`` / ``name_ar`` / ``name_en`` of a reference row."""
+        if not row:
+            return fallback
+        return row.get(f"name_{self.lang}") or row.get("name_fr") or fallback
+
+    def grid_locale(self) -> dict[str, str]:
+        """The texts AG Grid shows itself (filters, empty grid), in the page's language."""
+        t = self
+        return {
+            "noRowsToShow": t("Aucune ligne"), "loadingOoo": t("Chargement…"),
+            "filterOoo": t("Filtrer…"), "equals": t("Égal à"), "notEqual": t("Différent de"),
+            "contains": t("Contient"), "notContains": t("Ne contient pas"),
+            "startsWith": t("Commence par"), "endsWith": t("Finit par"), "blank": t("Vide"),
+            "notBlank": t("Non vide"), "lessThan": t("Inférieur à"), "greaterThan": t("Supérieur à"),
+            "lessThanOrEqual": t("Inférieur ou égal à"), "greaterThanOrEqual": t("Supérieur ou égal à"),
+            "inRange": t("Entre"), "andCondition": t("ET"), "orCondition": t("OU"),
+            "applyFilter": t("Appliquer"), "resetFilter": t("Réinitialiser"),
+            "clearFilter": t("Effacer"), "cancelFilter": t("Annuler"),
+            "ariaFilterValue": t("Valeur du filtre"), "ariaSearch": t("Rechercher"),
+            "page": t("Page"), "of": t("sur"), "to": t("à"),
+        }
 
     def number(self, value: float | int | None, decimals: int = 0, unit: str | None = None) -> str:
         """A figure as a reader of the language writes it: 12 345,6 % / 12.345,6 % / 12,345.6%."""

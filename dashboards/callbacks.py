@@ -1,0 +1,155 @@
+"""The app's callbacks. Each is thin: read the inputs, compute with plain functions (tested on
+their own in tests/dashboards/test_callbacks.py), return. State changes go through the URL, so
+the page is rebuilt from it and every view stays shareable."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import plotly.graph_objects as go
+
+from dash import ALL, MATCH, Input, Output, State as DState, ctx, html, no_update
+
+from . import data
+from .i18n import Translator
+from .state import State, parse_period
+
+log = logging.getLogger(__name__)
+
+
+def not_found(lang: str | None = None, **_: Any) -> html.Div:
+    from . import frame
+
+    state = State.from_args({"lang": lang})
+    t = Translator(state.lang)
+    return frame.page(t, state, "/404", title=t("Page introuvable"),
+                      body=[html.P(t("Cette adresse ne correspond à aucune page de Mouachir."))])
+
+
+def filter_search(search: str | None, changes: dict[str, Any]) -> str:
+    """The URL query after the filter bar changed (``changes``: key → new value)."""
+    state = State.from_search(search)
+    new: dict[str, Any] = {}
+    for key, value in changes.items():
+        value = value or ""
+        if key == "grain":
+            if value != state.grain:
+                new.update(grain=value, period=None)
+        elif key == "period":
+            grain = new.get("grain", state.grain)
+            p = parse_period(grain, value)
+            if p is not None and "period" not in new:
+                new["period"] = p
+        elif key == "t":
+            new["territory"] = "" if value == "DZ" else value
+        elif key in ("indicator", "service", "channel", "by", "compare"):
+            new[key] = value
+    if "period" in new and new["period"] is not None and state.period is None:
+        # keep "the latest period" open-ended unless a period was really chosen
+        from . import data as _data
+
+        if new["period"] == _data.default_period(new.get("grain", state.grain)):
+            new.pop("period")
+    return state.query(**new, focus="")
+
+
+def drill_href(search: str | None, path_prefix: str, click: dict[str, Any] | None) -> str | None:
+    """Where a click on a territory of a map or chart leads: ``/wilaya/16?…``."""
+    if not click or not click.get("points"):
+        return None
+    point = click["points"][0]
+    code = point.get("location") or (point.get("customdata") or [None])[-1]
+    if not isinstance(code, str) or not data.ref().known(code):
+        return None
+    state = State.from_search(search)
+    if path_prefix == "/explorer":
+        return state.href("/explorer", territory=code, focus="")
+    return state.href(f"{path_prefix}/{code}", territory="", focus="")
+
+
+def register(app: Any) -> None:
+    @app.callback(Output("url", "search"),
+                  Input({"type": "filter", "key": ALL}, "value"),
+                  DState("url", "search"), prevent_initial_call=True)
+    def on_filter(values: list[Any], search: str | None) -> Any:
+        trig = ctx.triggered_id
+        if not isinstance(trig, dict):
+            return no_update
+        ids = [i["id"]["key"] for i in ctx.inputs_list[0]]
+        changes = {trig["key"]: values[ids.index(trig["key"])]}
+        new = filter_search(search, changes)
+        return new if new != (search or "") else no_update
+
+    @app.callback(Output("url", "href", allow_duplicate=True),
+                  Input("overview-map", "clickData"), Input("overview-ranking", "clickData"),
+                  DState("url", "search"), prevent_initial_call=True)
+    def on_overview_click(map_click: Any, bar_click: Any, search: str | None) -> Any:
+        click = map_click if ctx.triggered_id == "overview-map" else bar_click
+        if ctx.triggered_id == "overview-ranking" and click and click.get("points"):
+            # bars are labelled by name: find the wilaya
+            name = click["points"][0].get("y")
+            lang = State.from_search(search).lang
+            code = next((c for c, w in data.ref().wilayas.items() if w[f"name_{lang}"] == name), None)
+            click = {"points": [{"location": code}]} if code else None
+        return drill_href(search, "/wilaya", click) or no_update
+
+    @app.callback(Output("url", "href", allow_duplicate=True),
+                  Input("explorer-children", "clickData"), DState("url", "search"), prevent_initial_call=True)
+    def on_explorer_click(click: Any, search: str | None) -> Any:
+        if click and click.get("points"):
+            code = (click["points"][0].get("customdata") or [None])[0]
+            click = {"points": [{"location": code}]}
+        return drill_href(search, "/explorer", click) or no_update
+
+    @app.callback(Output({"type": "sql-box", "ind": MATCH}, "children"),
+                  Input({"type": "sql-button", "ind": MATCH}, "n_clicks"), prevent_initial_call=True)
+    def on_sql(n: int | None) -> Any:
+        from .catalogue_page import sql_of
+
+        ind = ctx.triggered_id["ind"] if isinstance(ctx.triggered_id, dict) else ""
+        if not n:
+            return no_update
+        sql = sql_of(ind)
+        return html.Pre(sql or "—", className="sql", dir="ltr") if n % 2 else None
+
+    @app.callback(Output("wilaya-trend", "figure"), Output("wilaya-map", "figure"),
+                  Output("wilaya-grid", "selectedRows"), Output("wilaya-focus", "children"),
+                  Input("wilaya-map", "clickData"), Input("wilaya-grid", "selectedRows"),
+                  DState("wilaya-ctx", "data"), prevent_initial_call=True)
+    def on_wilaya_focus(click: Any, selected: Any, page: dict[str, Any]) -> Any:
+        focus = focus_from(ctx.triggered_id, click, selected)
+        if focus is None or not page:
+            return no_update, no_update, no_update, no_update
+        return wilaya_focus(page["code"], page["search"], focus)
+
+    app.clientside_callback(
+        """function(d) { if (d) { document.documentElement.lang = d.lang; document.documentElement.dir = d.dir; }
+                         return ''; }""",
+        Output("lang-sink", "title"), Input("page-lang", "data"))
+
+
+def focus_from(trigger: Any, click: Any, selected: Any) -> str | None:
+    """The commune a click on the wilaya map or a row selected in its grid points at."""
+    if trigger == "wilaya-map" and click and click.get("points"):
+        return click["points"][0].get("location")
+    if trigger == "wilaya-grid" and selected:
+        return selected[0].get("code") if isinstance(selected, list) else None
+    return None
+
+
+def wilaya_focus(code: str, search: str, focus: str) -> tuple[Any, Any, Any, Any]:
+    """Cross-filter of the wilaya page: the trend with the commune, the map with it outlined, the
+    grid row selected, the panel naming it."""
+    from . import tables, wilaya
+
+    ref = data.ref()
+    if focus not in ref.communes or ref.communes[focus]["wilaya_code"] != code:
+        return no_update, no_update, no_update, no_update
+    state = State.from_search(search).replace(territory=code)
+    t = Translator(state.lang)
+    cx = tables.context(t, state, level="commune")
+    trend = wilaya.trend_figure(t, state.replace(territory=""), cx, code, focus)
+    fig = wilaya.commune_map(t, cx, tables.communes(t, state), code, focus)
+    return (trend if trend is not None else no_update, fig if isinstance(fig, go.Figure) else no_update,
+            {"ids": [focus]}, wilaya.focus_box(t, state.replace(territory=""), focus))
