@@ -41,6 +41,7 @@ def section_chart(t: Translator, state: State, code: str) -> Any:
     return ui.graph("budget-sections", ui.layout_fig(fig, t, height=300), t("Exécution par section"))
 
 
+@frame.guarded(PATH, TITLE)
 def layout(lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)

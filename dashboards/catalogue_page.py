@@ -86,6 +86,7 @@ def entry(t: Translator, state: State, i: str, c: Any) -> html.Article:
     ], className="card entry", id=f"cat-{i}")
 
 
+@frame.guarded(PATH, TITLE)
 def layout(lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)

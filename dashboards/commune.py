@@ -30,11 +30,14 @@ def scorecard_table(t: Translator, table: Any) -> html.Div:
                     if r["category"] in CATEGORIES else 99):
         if r["category"] != current:
             current = r["category"]
-            body.append(html.Tr(html.Th(t(CATEGORIES.get(current, current)), colSpan=len(head), scope="colgroup"),
+            group = t(CATEGORIES[current]) if current in CATEGORIES else t("Définitions invalides")
+            body.append(html.Tr(html.Th(group, colSpan=len(head), scope="colgroup"),
                                 className="group"))
         if r["unavailable"]:
+            reason = r["unavailable"] if r.get("broken") else t("Calcul impossible : {reason}").format(
+                reason=r["unavailable"])
             body.append(html.Tr([html.Td(r["label"]), html.Td(t("indisponible"), colSpan=8, className="unavailable"),
-                                 html.Td(t("Calcul impossible : {reason}").format(reason=r["unavailable"]),
+                                 html.Td(html.Span(reason, dir="ltr") if r.get("broken") else reason,
                                          className="caveat")], className="unavailable", id=f"sc-{r['indicator']}"))
             continue
         body.append(html.Tr([
@@ -44,8 +47,8 @@ def scorecard_table(t: Translator, table: Any) -> html.Div:
             html.Td(r["target_text"], className="num"),
             html.Td(ui.status_badge(t, r["status"])),
             html.Td(ui.sparkline(r["spark"], label=t("Tendance de {indicator}").format(indicator=r["label"]))),
-            html.Td(r["change_text"], className="num"),
-            html.Td(r["yoy_text"], className="num"),
+            html.Td(html.Span(r["change_text"], className="num-iso"), className="num"),
+            html.Td(html.Span(r["yoy_text"], className="num-iso"), className="num"),
             html.Td(r["rank_text"], className="num"),
             html.Td(r["peer_text"], className="num"),
             html.Td(r["caveat"], className="caveat"),
@@ -55,6 +58,7 @@ def scorecard_table(t: Translator, table: Any) -> html.Div:
                                 html.Tbody(body)], className="grid scorecard"), className="table-scroll")
 
 
+@frame.guarded(PATH, TITLE)
 def layout(code: str | None = None, lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)

@@ -267,7 +267,7 @@ def card(title: str, children: Any, *, cid: str | None = None, actions: Any = No
 
 def kpi_tile(*, label: str, value: str, status: str | None, t: Translator, sub: str = "") -> html.Div:
     return html.Div([html.Div(label, className="tile-label"),
-                     html.Div(value, className="tile-value num-iso"),
+                     html.Div(html.Span(value, className="num-iso"), className="tile-value"),
                      html.Div([status_badge(t, status), html.Span(sub, className="tile-sub")] if status
                               else html.Span(sub, className="tile-sub"))],
                     className=f"tile tile-{status or 'none'}")

@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,35 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("MOUACHIR_WAREHOUSE", "data/warehouse.duckdb"))
 
 
+_LOCK = threading.Lock()
+_OPEN: dict[str, tuple[tuple[str, int], duckdb.DuckDBPyConnection, int]] = {}
+
+
+def _connection(p: Path) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per worker process and warehouse file, opened on first use
+    (after gunicorn's fork) and replaced when a load or a refresh swaps a new file in."""
+    stamp = _stamp(p)
+    key = str(p)
+    with _LOCK:
+        held = _OPEN.get(key)
+        if held is not None and held[0] == stamp and held[2] == os.getpid():
+            return held[1]
+        if held is not None and held[2] == os.getpid():
+            with contextlib.suppress(duckdb.Error):
+                held[1].close()
+        con = duckdb.connect(str(p), read_only=True)
+        _OPEN[key] = (stamp, con, os.getpid())
+        return con
+
+
 @contextlib.contextmanager
 def reader(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(path or warehouse_path()), read_only=True)
+    """A cursor on the current warehouse file (each request its own cursor)."""
+    cur = _connection(path or warehouse_path()).cursor()
     try:
-        yield con
+        yield cur
     finally:
-        con.close()
+        cur.close()
 
 
 def summary(path: Path | None = None) -> dict[str, Any]:
@@ -128,7 +151,8 @@ class Ref:
 
     def name(self, code: str, lang: str) -> str:
         if code in ("", "DZ"):
-            return {"fr": "Algérie", "ar": "الجزائر", "en": "Algeria"}[lang]
+            # not "الجزائر" in Arabic: that is also the name of the wilaya of Algiers
+            return {"fr": "Algérie", "ar": "المستوى الوطني", "en": "Algeria"}[lang]
         for table in (self.communes, self.dairas, self.wilayas) if len(code) > 2 else (self.wilayas,):
             if code in table:
                 return table[code][f"name_{lang}"]
@@ -196,9 +220,12 @@ def ref(path: Path | None = None) -> Ref:
 def available(path: Path | None = None) -> bool:
     """The warehouse exists and the figures have been computed."""
     p = path or warehouse_path()
-    if not p.exists():
-        return False
-    with reader(p) as con:
+    return p.exists() and _available(_stamp(p))
+
+
+@functools.lru_cache(maxsize=4)
+def _available(stamp: tuple[str, int]) -> bool:
+    with reader(Path(stamp[0])) as con:
         return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'kpi_result'")
                     .fetchall())
 
@@ -407,3 +434,22 @@ def project_statuses(*, wilaya: str | None = None, commune: str | None = None,
         params["c"] = commune
     with reader(path) as con:
         return _rows(con, sql + " GROUP BY 1 ORDER BY 2 DESC", params or None)
+
+
+def unavailable(path: Path | None = None) -> dict[str, str]:
+    """Indicators the last refresh could not compute, with the reason (cached per file)."""
+    p = path or warehouse_path()
+    return dict(_unavailable(_stamp(p))) if available(p) else {}
+
+
+@functools.lru_cache(maxsize=4)
+def _unavailable(stamp: tuple[str, int]) -> tuple[tuple[str, str], ...]:
+    from kpi import read
+
+    with reader(Path(stamp[0])) as con:
+        return tuple(read.unavailable(con).items())
+
+
+def stamp() -> tuple[str, int]:
+    """What identifies the data a page was built from (the warehouse file's version)."""
+    return _stamp(warehouse_path())

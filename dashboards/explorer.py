@@ -73,6 +73,7 @@ def series_chart(t: Translator, state: State, cx: tables.Ctx, code: str) -> Any:
     return ui.graph("explorer-series", fig, tr.title)
 
 
+@frame.guarded(PATH, TITLE)
 def layout(lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)
@@ -99,7 +100,7 @@ def layout(lang: str | None = None, **args: Any) -> html.Div:
     ], className="filters sub", role="group", **{"aria-label": t("Options de l'explorateur")})
     crumbs = breadcrumbs(t, state, code)
     body: list[Any] = [extra, *[ui.note(n) for n in cx.notes]]
-    unavailable = data.national_figures()["unavailable"]
+    unavailable = data.unavailable()
     if cx.indicator in unavailable:
         body.append(ui.empty(t("Indicateur indisponible : {reason}").format(reason=unavailable[cx.indicator]),
                              kind="warn"))

@@ -58,6 +58,11 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "export"
 
 
+def _sheet_name(text: str) -> str:
+    """A worksheet name in the reader's language (Excel forbids []:*?/\\ and > 31 characters)."""
+    return re.sub(r"[\[\]:*?/\\]", " ", text).strip()[:31] or "Sheet"
+
+
 def _cell(v: Any) -> Any:
     if isinstance(v, float) and v != v:   # NaN
         return None
@@ -82,8 +87,8 @@ def to_xlsx(table: Table, t: Translator, generated: dt.datetime) -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "remove_timezone": True})
     wb.set_properties({"title": table.title, "author": "Mouachir", "comments": t("Généré par Mouachir")})
-    ws = wb.add_worksheet(_safe_name(t("Données"))[:31])
-    meta = wb.add_worksheet(_safe_name(t("Sources"))[:31])
+    ws = wb.add_worksheet(_sheet_name(t("Données")))
+    meta = wb.add_worksheet(_sheet_name(t("Sources")))
     if t.rtl:
         ws.right_to_left()
         meta.right_to_left()

@@ -137,3 +137,57 @@ def page(t: Translator, state: State, path: str, *, title: str, body: list[Any],
         html.Main(main, id="main", className="main"),
         footer(t),
     ], lang=t.lang, dir=t.dir, className=f"page {'rtl' if t.rtl else 'ltr'}")
+
+
+_PAGES: dict[tuple, Any] = {}
+PAGE_CACHE_SIZE = 256
+
+
+def _cache_key(path: str, kwargs: dict[str, Any]) -> tuple:
+    """A page is a pure function of its URL, the warehouse file and the catalogue file."""
+    from . import indicators
+
+    cat = indicators.catalogue_path()
+    try:
+        cat_stamp = cat.stat().st_mtime_ns
+    except FileNotFoundError:
+        cat_stamp = 0
+    return (path, tuple(sorted((k, str(v)) for k, v in kwargs.items())), data.stamp(), str(data.geo_dir()),
+            str(cat), cat_stamp)
+
+
+def guarded(path: str, title: str) -> Any:
+    """Wraps a page layout: before the figures exist the page says how to compute them, and an
+    unexpected error gives a page that says so (logged with its traceback), never a blank page.
+    Built pages are kept (per worker, the latest few hundred) until the warehouse or the
+    catalogue changes: a page is a pure function of its URL and of those files."""
+    import functools
+    import logging
+
+    log = logging.getLogger("dashboards.pages")
+
+    def wrap(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def layout(*args: Any, **kwargs: Any) -> html.Div:
+            state = State.from_args({k: v for k, v in kwargs.items() if k != "code"})
+            t = Translator(state.lang)
+            here = path.replace("<code>", str(kwargs.get("code", "")))
+            if not data.available():
+                return page(t, state, here, title=t(title), body=[])
+            key = _cache_key(path, kwargs)
+            if key in _PAGES:
+                return _PAGES[key]
+            try:
+                out = fn(*args, **kwargs)
+            except Exception:   # noqa: BLE001 — the page must say something, the log has the details
+                log.exception("page %s failed (%s)", here, kwargs)
+                return page(t, state, here, title=t(title), body=[html.Div(html.P(t(
+                    "Cette page n'a pas pu être construite à cause d'une erreur interne ; elle a été "
+                    "journalisée. Essayez une autre période ou un autre indicateur.")),
+                    className="empty empty-warn", role="alert")])
+            if len(_PAGES) >= PAGE_CACHE_SIZE:
+                _PAGES.pop(next(iter(_PAGES)))
+            _PAGES[key] = out
+            return out
+        return layout
+    return wrap

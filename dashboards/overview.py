@@ -47,6 +47,7 @@ def wilaya_map(t: Translator, cx: tables.Ctx, rank: Any, *, gid: Any = "overview
     ])
 
 
+@frame.guarded(PATH, TITLE)
 def layout(lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)
@@ -61,10 +62,11 @@ def layout(lang: str | None = None, **args: Any) -> html.Div:
     rank = tables.ranking(t, state)
     nat = tables.trend(t, state.replace(territory="DZ", indicator=cx.indicator))
     body: list[Any] = [ui.note(n) for n in cx.notes]
-    unavailable = data.national_figures()["unavailable"]
+    unavailable = data.unavailable()
     if cx.indicator in unavailable:
         body.append(ui.empty(t("Indicateur indisponible : {reason}").format(reason=unavailable[cx.indicator]),
                              kind="warn"))
+        body.append(national_scorecard(t, state))
         return frame.page(t, state, PATH, title=t(TITLE), bar=bar, body=body)
     cur = next((r for r in nat.rows if r["period"] == cx.period), None)
     c = indicators.get(cx.indicator)
@@ -112,6 +114,17 @@ def layout(lang: str | None = None, **args: Any) -> html.Div:
         ui.card(t("Tendance nationale"), trend, cid="card-trend",
                 actions=ui.export_links(t, "trend", state.query(indicator=cx.indicator, territory="DZ"))),
     ], className="row two"))
+    body.append(national_scorecard(t, state))
     return frame.page(t, state, PATH, title=t(TITLE), bar=bar, body=body,
                       subtitle=t("{indicator} — {period}").format(indicator=cx.label(),
                                                                   period=t.period(cx.grain, cx.period)))
+
+
+def national_scorecard(t: Translator, state: State) -> Any:
+    """Every indicator's national figure for the period, with its status and caveats."""
+    from .commune import scorecard_table
+
+    st = state.replace(territory="DZ", service="", channel="", indicator="")
+    table = tables.scorecard(t, st)
+    return ui.card(t("Tous les indicateurs — national"), scorecard_table(t, table), cid="card-scorecard",
+                   actions=ui.export_links(t, "scorecard", st.query()))

@@ -88,6 +88,7 @@ def late_grid(t: Translator, table: Any) -> Any:
     return ui.grid("projects-grid", columns=cols, rows=table.rows, t=t, row_id="project_id", label=table.title)
 
 
+@frame.guarded(PATH, TITLE)
 def layout(lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)

@@ -23,6 +23,7 @@ def _table(caption: str, head: list[str], rows: list[list[Any]], num_cols: tuple
                     for r in rows])], className="grid"), className="table-scroll")
 
 
+@frame.guarded(PATH, TITLE)
 def layout(lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)

@@ -34,6 +34,7 @@ def channel_chart(t: Translator, state: State, code: str) -> Any:
     return ui.graph("satisfaction-channels", fig, t("Satisfaction par canal"))
 
 
+@frame.guarded(PATH, TITLE)
 def layout(lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)

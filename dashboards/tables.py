@@ -255,7 +255,7 @@ def scorecard(t: Translator, state: State) -> Table:
                     by_grain[grain].setdefault(r["indicator"], []).append(r)
             return by_grain[grain]
 
-        unavailable = data.national_figures()["unavailable"]
+        unavailable = data.unavailable()
         for ind, c in cat.indicators.items():
             grains = indicators.grains(ind)
             grain = state.grain if state.grain in grains or not grains else grains[0]
@@ -283,12 +283,16 @@ def scorecard(t: Translator, state: State) -> Table:
                                     grain=grain, period=cur["period"] if cur is not None and grain != state.grain
                                     else state.period))
             rows.append(row)
+        for b in cat.broken.values():   # broken definitions: listed, with the located reason
+            rows.append({"indicator": b.id, "label": (b.label or {}).get(t.lang) or b.id, "category": "",
+                         "value": None, "status": None, "unit": "", "caveat": "", "spark": [],
+                         "unavailable": t("Définition invalide :") + " " + b.reason, "broken": True})
     return Table("scorecard", t("Fiche de performance : {territory}").format(territory=ref.name(code, t.lang)),
                  [Column("label", t("Indicateur")), Column("value", t("Valeur"), "number", "", 2),
                   Column("unit", t("Unité")), Column("target", t("Cible"), "number", "", 2),
                   Column("status", t("Statut"), "status"), Column("change", t("Évolution"), "number", "", 2),
                   Column("yoy_change", t("Évolution sur un an"), "number", "", 2),
-                  Column("rank_text", t("Rang parmi ses pairs")), Column("peer_text", t("Rang dans sa strate")),
+                  Column("rank_text", t("Rang dans la wilaya")), Column("peer_text", t("Rang dans sa strate")),
                   Column("caveat", t("Précautions"))],
                  rows, [(t("Territoire"), ref.name(code, t.lang)), (t("Période"), t.period(state.grain, period)),
                         (t("Pas de temps"), grain_name(t, state.grain))])

@@ -66,7 +66,7 @@ def commune_grid(t: Translator, table: Any, focus: str = "") -> Any:
         ui.num_col("value", t("Valeur"), text_field="value_text"),
         ui.num_col("target", t("Cible"), text_field="target_text", width=120),
         ui.status_col(t),
-        ui.num_col("change", t("Évolution"), text_field="change_text", width=120),
+        {**ui.num_col("change", t("Évolution"), text_field="change_text", width=120), "cellClass": "num signed"},
         ui.num_col("rank", t("Rang"), width=90),
         {"field": "stale", "headerName": t("Données anciennes"), "maxWidth": 120},
     ]
@@ -74,6 +74,7 @@ def commune_grid(t: Translator, table: Any, focus: str = "") -> Any:
                    row_id="code", label=table.title)
 
 
+@frame.guarded(PATH, TITLE)
 def layout(code: str | None = None, lang: str | None = None, **args: Any) -> html.Div:
     state = State.from_args({"lang": lang, **args})
     t = Translator(state.lang)
@@ -93,7 +94,7 @@ def layout(code: str | None = None, lang: str | None = None, **args: Any) -> htm
     crumbs = [(t("Algérie"), state.href("/", focus="")), (title, None)]
     body: list[Any] = [dcc.Store(id="wilaya-ctx", data={"code": code, "search": state.query(indicator=cx.indicator)})]
     body += [ui.note(n) for n in cx.notes]
-    unavailable = data.national_figures()["unavailable"]
+    unavailable = data.unavailable()
     if cx.indicator in unavailable:
         body.append(ui.empty(t("Indicateur indisponible : {reason}").format(reason=unavailable[cx.indicator]),
                              kind="warn"))
@@ -161,7 +162,7 @@ def daira_table(t: Translator, table: Any) -> Any:
         html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
         html.Tbody([html.Tr([html.Td(r["name"]), html.Td(t.number(r["communes"]), className="num"),
                              html.Td(r["value_text"], className="num"), html.Td(r["target_text"], className="num"),
-                             html.Td(ui.status_badge(t, r["status"])), html.Td(r["change_text"], className="num")])
+                             html.Td(ui.status_badge(t, r["status"])), html.Td(html.Span(r["change_text"], className="num-iso"), className="num")])
                     for r in sorted(table.rows, key=lambda r: r["name"])])], className="grid"),
         className="table-scroll")
 
@@ -177,5 +178,5 @@ def movers_table(t: Translator, table: Any) -> Any:
         html.Tbody([html.Tr([html.Td(r["daira"]), html.Td(dcc.Link(r["name"], href=r["href"])),
                              html.Td(r["value_text"], className="num"),
                              html.Td(r["prev_text"], className="num"),
-                             html.Td(r["change_text"], className="num"), html.Td(ui.status_badge(t, r["status"]))])
+                             html.Td(html.Span(r["change_text"], className="num-iso"), className="num"), html.Td(ui.status_badge(t, r["status"]))])
                     for r in table.rows])], className="grid"), className="table-scroll")

@@ -1,4 +1,5 @@
-"""The home page shows the catalogue's figures, and a broken indicator as unavailable with why."""
+"""The national overview lists every indicator's national figure with its status and caveats; a
+broken indicator is shown as unavailable with why; the app survives an unreadable catalogue."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ def warehouse(tmp_path: Path) -> Path:
     con.execute("COPY FROM DATABASE memory TO f")
     con.close()
     # the rest of the warehouse schema (wilayas, daïras, audit tables), as the ETL creates it
-    from etl.warehouse import create_schema
     import duckdb
+
+    from etl.warehouse import create_schema
 
     con = duckdb.connect(str(path))
     create_schema(con)
@@ -61,14 +63,17 @@ def _row(tree, row_id: str) -> list[str]:
     raise AssertionError(f"no row {row_id}")
 
 
-def _layout(monkeypatch, wh: Path, catalogue: Path, lang: str = "fr") -> str:
-    from dashboards import home, indicators
+def _layout(monkeypatch, wh: Path, catalogue: Path, lang: str = "fr", module: str = "overview", **args) -> str:
+    import importlib
+
+    from dashboards import indicators
 
     monkeypatch.setenv("MOUACHIR_WAREHOUSE", str(wh))
     monkeypatch.setenv("MOUACHIR_CATALOGUE", str(catalogue))
     indicators.load.cache_clear()
+    page = importlib.import_module(f"dashboards.{module}")
     try:
-        return json.dumps(home.layout(lang=lang), cls=PlotlyJSONEncoder, ensure_ascii=False)
+        return json.dumps(page.layout(lang=lang, **args), cls=PlotlyJSONEncoder, ensure_ascii=False)
     finally:
         indicators.load.cache_clear()
 
@@ -87,23 +92,31 @@ def test_page_shows_national_figures_status_and_a_broken_indicator(monkeypatch, 
     cat.write_text(broken, encoding="utf-8")
     assert kpi_main(["--catalogue", str(cat), "--warehouse", str(warehouse), "compute",
                      "--as-of", "2026-03-31T23:00:00"]) == 0
-    page = _layout(monkeypatch, warehouse, cat)
+    page = _layout(monkeypatch, warehouse, cat, indicator="request_volume")
     assert "Demandes reçues" in page
+    # 3 requests in March 2026, national: the chosen indicator's tile and the scorecard row
+    row = _row(json.loads(page), "sc-request_volume")
+    assert row[1] == "3", row
+    assert "03/2026" in page
     # the same figures in Arabic: labels, caveats and the unavailable one from the catalogue
-    page_ar = _layout(monkeypatch, warehouse, cat, "ar")
+    page_ar = _layout(monkeypatch, warehouse, cat, "ar", indicator="request_volume")
     assert "الطلبات المستلمة" in page_ar and "غير متاح" in page_ar and '"dir": "rtl"' in page_ar
-    assert _row(json.loads(page_ar), "ind-request_volume")[1:3] == ["03/2026", "3"]
-    # 3 requests in March 2026, national, and the month shown
-    row = _row(json.loads(page), "ind-request_volume")
-    assert row[1:3] == ["03/2026", "3"], row
+    assert _row(json.loads(page_ar), "sc-request_volume")[1] == "3"
     # the broken indicator: unavailable, with the located reason; the others still computed
     assert "indisponible" in page and "Définition invalide" in page
     assert "read_csv" in page and "not allowed" in page
     assert "Délai de traitement médian" in page
+    # the catalogue page lists it as invalid too
+    cat_page = _layout(monkeypatch, warehouse, cat, module="catalogue_page")
+    assert "Définition invalide" in cat_page and "read_csv" in cat_page
 
 
 def test_page_survives_an_unreadable_catalogue(monkeypatch, warehouse, tmp_path):
     cat = tmp_path / "indicators.yaml"
     cat.write_text("version: 1\nindicators: [\n", encoding="utf-8")
+    # figures computed with the good catalogue; then the file gets broken while the app runs
+    assert kpi_main(["--warehouse", str(warehouse), "compute", "--as-of", "2026-03-31T23:00:00"]) == 0
     page = _layout(monkeypatch, warehouse, cat)
-    assert "ne peut pas être lu" in page and "not valid YAML" in page
+    assert "Aucun indicateur utilisable" in page
+    cat_page = _layout(monkeypatch, warehouse, cat, module="catalogue_page")
+    assert "ne peut pas être lu" in cat_page and "not valid YAML" in cat_page
