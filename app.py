@@ -13,7 +13,7 @@ from dashboards.shell import create_app
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-app = create_app()
+app = create_app(warm=True)
 server = app.server
 
 if __name__ == "__main__":

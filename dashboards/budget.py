@@ -57,5 +57,5 @@ def layout(lang: str | None = None, **args: Any) -> html.Div:
     body.append(ui.card(table.title + " — " + (t("par wilaya") if code == "DZ" else t("par commune")),
                         theme.theme_grid(t, table, "budget-grid"), cid="card-grid",
                         actions=ui.export_links(t, "budget", state.query())))
-    return frame.page(t, state, PATH, title=t(TITLE), bar=theme.bar(t, state, CATEGORIES), body=body,
+    return frame.page(t, state, PATH, title=t(TITLE), bar=theme.bar(t, state, CATEGORIES, dims=False), body=body,
                       subtitle=ref.name(code, t.lang))

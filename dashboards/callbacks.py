@@ -54,6 +54,17 @@ def filter_search(search: str | None, changes: dict[str, Any]) -> str:
     return state.query(**new, focus="")
 
 
+def filter_change(search: str | None, values: dict[str, Any], rendered: dict[str, Any]) -> str | None:
+    """The new URL query when a filter was really changed, None otherwise (the dropdowns of a
+    page that has just been rendered fire too: they hold what was rendered, so nothing moves
+    and no history entry is added)."""
+    changes = {k: v for k, v in values.items() if (v or "") != (rendered.get(k) or "")}
+    if not changes:
+        return None
+    new = filter_search(search, changes)
+    return new if new != (search or "") else None
+
+
 def drill_href(search: str | None, path_prefix: str, click: dict[str, Any] | None) -> str | None:
     """Where a click on a territory of a map or chart leads: ``/wilaya/16?…``."""
     if not click or not click.get("points"):
@@ -71,15 +82,11 @@ def drill_href(search: str | None, path_prefix: str, click: dict[str, Any] | Non
 def register(app: Any) -> None:
     @app.callback(Output("url", "search"),
                   Input({"type": "filter", "key": ALL}, "value"),
-                  DState("url", "search"), prevent_initial_call=True)
-    def on_filter(values: list[Any], search: str | None) -> Any:
-        trig = ctx.triggered_id
-        if not isinstance(trig, dict):
-            return no_update
-        ids = [i["id"]["key"] for i in ctx.inputs_list[0]]
-        changes = {trig["key"]: values[ids.index(trig["key"])]}
-        new = filter_search(search, changes)
-        return new if new != (search or "") else no_update
+                  DState("url", "search"), DState("filters-rendered", "data"), prevent_initial_call=True)
+    def on_filter(values: list[Any], search: str | None, rendered: dict[str, Any] | None) -> Any:
+        keys = [i["id"]["key"] for i in ctx.inputs_list[0]]
+        new = filter_change(search, dict(zip(keys, values)), rendered or {})
+        return no_update if new is None else new
 
     @app.callback(Output("url", "href", allow_duplicate=True),
                   Input("overview-map", "clickData"), Input("overview-ranking", "clickData"),

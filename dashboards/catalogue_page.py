@@ -101,6 +101,6 @@ def layout(lang: str | None = None, **args: Any) -> html.Div:
         body.append(html.Div([html.H3(label), html.P([t("Définition invalide :"), " ",
                                                      html.Span(b.reason, dir="ltr")])],
                              className="card entry unavailable", id=f"cat-{b.id}"))
-    body += [entry(t, state, i, c) for i, c in cat.indicators.items()]
+    body.append(html.Div([entry(t, state, i, c) for i, c in cat.indicators.items()], className="entries"))
     return frame.page(t, state, PATH, title=t(TITLE), body=body,
                       subtitle=t("{n} indicateurs définis dans indicators.yaml").format(n=len(cat.indicators)))

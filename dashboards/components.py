@@ -128,7 +128,8 @@ def ranking(*, names: Sequence[str], values: Sequence[float], texts: Sequence[st
     """Horizontal bars, best at the top (inputs already sorted best first)."""
     colours = [STATUS_COLOURS.get(s or "", "#5b7db1") for s in statuses]
     fig = go.Figure(go.Bar(x=list(values), y=list(names), orientation="h", marker_color=colours,
-                           text=list(texts), textposition="auto", hovertemplate="%{y}: %{text}<extra></extra>"))
+                           text=list(texts), textposition="outside", textfont={"size": 10}, cliponaxis=False,
+                           hovertemplate="%{y}: %{text}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", side="right" if t.rtl else "left")
     if t.rtl:
         fig.update_xaxes(autorange="reversed")

@@ -86,7 +86,7 @@ def layout(lang: str | None = None, **args: Any) -> html.Div:
     by = state.by if state.by in dims else (dims[0] if dims else "")
     st = state.replace(territory="" if code == "DZ" else code, indicator=cx.indicator, by=by)
     bar = frame.filters(t, state, indicator_options=indicators.options(t), indicator=cx.indicator,
-                        period_used=cx.period)
+                        period_used=cx.period, extra={"by": by, "compare": state.compare})
     extra = html.Div([
         html.Div([html.Label(t("Ventiler par"), htmlFor="filter-by", className="filter-label"),
                   dcc.Dropdown(id={"type": "filter", "key": "by"}, value=by, clearable=False,

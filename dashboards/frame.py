@@ -71,7 +71,7 @@ def _dropdown(key: str, label: str, options: list[dict[str, str]], value: str, t
 
 def filters(t: Translator, state: State, *, indicator_options: list[dict[str, str]] | None = None,
             indicator: str = "", territory: bool = False, period_used: dt.date | None = None,
-            dims: bool = True, time: bool = True) -> html.Div:
+            dims: bool = True, time: bool = True, extra: dict[str, str] | None = None) -> html.Div:
     """The filter bar: indicator (pages with one), territory (thematic pages), grain, period,
     service, channel."""
     ref = data.ref()
@@ -96,6 +96,10 @@ def filters(t: Translator, state: State, *, indicator_options: list[dict[str, st
             {"label": t.name(s), "value": c} for c, s in ref.services.items()], state.service, t, clearable=True))
         items.append(_dropdown("channel", t("Canal"), [
             {"label": t.name(s), "value": c} for c, s in ref.channels.items()], state.channel, t, clearable=True))
+    # what the dropdowns show as rendered: a dropdown that mounts is not a change of filter
+    rendered = {i.id[len("filter-"):]: i.children[1].value for i in items}
+    rendered.update(extra or {})
+    items.append(dcc.Store(id="filters-rendered", data=rendered))
     return html.Div(items, className="filters", role="search", **{"aria-label": t("Filtres")})
 
 
@@ -125,6 +129,8 @@ def page(t: Translator, state: State, path: str, *, title: str, body: list[Any],
     main = [*head]
     if bar is not None:
         main.append(bar)
+    else:   # the filter callback's state exists on every page
+        main.append(dcc.Store(id="filters-rendered", data={}))
     if not data.available():
         main.append(html.Div(html.P(t("Les indicateurs n'ont pas encore été calculés : lancez "
                                       "« python -m kpi compute » (ou « make run », qui le fait).")),

@@ -109,5 +109,5 @@ def layout(lang: str | None = None, **args: Any) -> html.Div:
     body.append(ui.card(kpis.title + " — " + (t("par wilaya") if code == "DZ" else t("par commune")),
                         theme.theme_grid(t, kpis, "projects-kpi-grid"), cid="card-grid",
                         actions=ui.export_links(t, "projects_kpi", state.query())))
-    return frame.page(t, state, PATH, title=t(TITLE), bar=theme.bar(t, state, CATEGORIES), body=body,
+    return frame.page(t, state, PATH, title=t(TITLE), bar=theme.bar(t, state, CATEGORIES, dims=False), body=body,
                       subtitle=data.ref().name(code, t.lang))

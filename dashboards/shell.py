@@ -28,20 +28,39 @@ class MouachirDash(Dash):
 
         from .i18n import RTL, normalize
 
+        from .static import PREFETCH
+
         out = super().interpolate_index(**kwargs)
         lang = normalize(request.args.get("lang")) if has_request_context() else "fr"
         direction = "rtl" if lang in RTL else "ltr"
-        return re.sub(r"<html[^>]*>", f'<html lang="{lang}" dir="{direction}">', out, count=1)
+        out = re.sub(r"<html[^>]*>", f'<html lang="{lang}" dir="{direction}">', out, count=1)
+        # the grid's code is fetched once, while the first page is idle, so that a later page
+        # with a grid only downloads its data
+        links = "".join(f'<link rel="prefetch" href="{u}" as="script">' for u in PREFETCH)
+        return out.replace("</head>", links + "</head>", 1)
 
 
-def create_app() -> Dash:
+def create_app(*, warm: bool = False) -> Dash:
+    import flask
+
+    from . import static
+
+    server = flask.Flask("dashboards")
+    # dynamic responses (callbacks, pages): fast compression; static files: see static.py
+    server.config.update(COMPRESS_ALGORITHM=["zstd", "br", "gzip"], COMPRESS_BR_LEVEL=4, COMPRESS_ZSTD_LEVEL=3,
+                         COMPRESS_MIMETYPES=["text/html", "text/css", "text/csv", "application/json",
+                                             "application/javascript", "text/javascript", "image/svg+xml"],
+                         SEND_FILE_MAX_AGE_DEFAULT=86400)
     app = MouachirDash(
-        __name__, use_pages=True, pages_folder="", title="Mouachir", update_title=None,
+        __name__, server=server, use_pages=True, pages_folder="", title="Mouachir", update_title=None,
         assets_folder=str(ROOT / "assets"), serve_locally=True, compress=True,
         suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
                    {"name": "description", "content": "Mouachir — performance territoriale"}],
     )
+    # dcc.Graph draws with the window.Plotly of assets/plotly-partial.min.js (only the trace types
+    # the pages use); Dash's full plotly.min.js (1.1 MB compressed) is never sent
+    dcc._js_dist[:] = [d for d in dcc._js_dist if d.get("namespace") != "plotly"]
     from . import (budget, catalogue_page, commune, explorer, overview, projects, quality,  # noqa: F401
                    satisfaction, wilaya)
     from . import callbacks, exports, tables  # noqa: F401 — registers the export datasets
@@ -64,16 +83,14 @@ def create_app() -> Dash:
     callbacks.register(app)
     exports.register_route(app.server)
     _static_routes(app)
+    static.register(app.server)
+    if warm:
+        static.warm(app.server)
     return app
 
 
 def _static_routes(app: Dash) -> None:
     server = app.server
-    server.config["COMPRESS_MIMETYPES"] = [
-        "text/html", "text/css", "text/csv", "application/json", "application/javascript", "text/javascript",
-        "image/svg+xml"]
-    server.config["COMPRESS_ALGORITHM"] = ["br", "gzip"]
-    server.config["SEND_FILE_MAX_AGE_DEFAULT"] = 86400
 
     @server.route("/geo/<name>.json")
     def geo_file(name: str):  # noqa: ANN202 — a Flask view

@@ -68,7 +68,7 @@ def trend_card(t: Translator, state: State, ind: str, code: str, categories: tup
                    actions=ui.export_links(t, "trend", state.query(indicator=ind, territory=code if code != "DZ" else "")))
 
 
-def bar(t: Translator, state: State, categories: tuple[str, ...]) -> html.Div:
+def bar(t: Translator, state: State, categories: tuple[str, ...], dims: bool = True) -> html.Div:
     ids = indicators.ids(categories)
     cx = tables.context(t, state.replace(indicator=ids[0] if ids else ""), level="wilaya", categories=categories)
-    return frame.filters(t, state, territory=True, period_used=cx.period)
+    return frame.filters(t, state, territory=True, period_used=cx.period, dims=dims)

@@ -45,3 +45,12 @@ def test_catalogue_shows_the_generated_sql(demo_env):
     assert "derived" in catalogue_page.sql_of("requests_per_10000")
     assert catalogue_page.sql_of("nope") == ""
     assert State.from_search("?indicator=x;drop").indicator == ""
+
+
+def test_a_page_that_mounts_its_filters_changes_nothing(demo_env):
+    rendered = {"indicator": "on_time_rate", "grain": "month", "period": "2026-09", "service": "", "channel": ""}
+    # the dropdowns fire with what was rendered: no new URL, so no history entry (Back works)
+    assert callbacks.filter_change("", dict(rendered), rendered) is None
+    assert callbacks.filter_change("?lang=ar", {**rendered, "service": None}, rendered) is None
+    # one of them changed: the new URL
+    assert callbacks.filter_change("?lang=ar", {**rendered, "grain": "year"}, rendered) == "?lang=ar&grain=year"
