@@ -78,7 +78,7 @@ def entry(t: Translator, state: State, i: str, c: Any) -> html.Article:
             (t("Responsable"), ind.owner),
             (t("Précautions"), getattr(ind.caveats, t.lang) if ind.caveats else "—")]
     return html.Article([
-        html.H3([getattr(ind.label, t.lang), " ", html.Code(i, className="ind-id", dir="ltr")]),
+        html.H2([getattr(ind.label, t.lang), " ", html.Code(i, className="ind-id", dir="ltr")]),
         html.Dl([x for k, v in rows for x in (html.Dt(k), html.Dd(v))], className="defs"),
         html.Button(t("Voir le SQL généré"), id={"type": "sql-button", "ind": i}, n_clicks=0, className="btn"),
         html.Div(id={"type": "sql-box", "ind": i}),
@@ -98,7 +98,7 @@ def layout(lang: str | None = None, **args: Any) -> html.Div:
     body: list[Any] = [html.Div(ui.export_links(t, "catalogue", state.query()), className="card-head")]
     for b in cat.broken.values():
         label = (b.label or {}).get(t.lang) or b.id
-        body.append(html.Div([html.H3(label), html.P([t("Définition invalide :"), " ",
+        body.append(html.Div([html.H2(label), html.P([t("Définition invalide :"), " ",
                                                      html.Span(b.reason, dir="ltr")])],
                              className="card entry unavailable", id=f"cat-{b.id}"))
     body.append(html.Div([entry(t, state, i, c) for i, c in cat.indicators.items()], className="entries"))

@@ -256,11 +256,7 @@ def drawn_shapes(page: Any, graph_id: str) -> list[str]:
 # each with a pattern the offending elements' HTML must match and why it is tolerated for now. A test
 # finding only these is marked xfail with the reason; any other serious/critical finding fails.
 KNOWN_AXE: dict[str, tuple[str, str]] = {
-    "aria-hidden-focus": (
-        r'^<input class="dash-dropdown-focus-target" tabindex="0" readonly="" aria-hidden="true"',
-        "Dash 4.4 dcc.Dropdown renders <input class='dash-dropdown-focus-target' tabindex='0' "
-        "aria-hidden='true'> in front of its button: a keyboard-focusable element hidden from "
-        "assistive technology (dash's component markup, on every page with a filter bar)"),
+    # none: Dash 4.4's dropdown focus input (aria-hidden-focus) is fixed by assets/a11y.js
 }
 
 
