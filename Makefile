@@ -56,6 +56,7 @@ test: venv browser
 bench: venv
 	$(BIN)/python bench/etl.py
 	$(BIN)/python bench/kpi.py
+	$(BIN)/python bench/app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -8,6 +8,7 @@ it, so the URL always holds the whole state of the view.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 from dash import dcc, html
@@ -146,6 +147,7 @@ def page(t: Translator, state: State, path: str, *, title: str, body: list[Any],
 
 
 _PAGES: dict[tuple, Any] = {}
+_PAGES_LOCK = threading.Lock()
 PAGE_CACHE_SIZE = 256
 
 
@@ -191,9 +193,10 @@ def guarded(path: str, title: str) -> Any:
                     "Cette page n'a pas pu être construite à cause d'une erreur interne ; elle a été "
                     "journalisée. Essayez une autre période ou un autre indicateur.")),
                     className="empty empty-warn", role="alert")])
-            if len(_PAGES) >= PAGE_CACHE_SIZE:
-                _PAGES.pop(next(iter(_PAGES)))
-            _PAGES[key] = out
+            with _PAGES_LOCK:      # gunicorn's threads share the worker's pages
+                if len(_PAGES) >= PAGE_CACHE_SIZE:
+                    _PAGES.pop(next(iter(_PAGES)))
+                _PAGES[key] = out
             return out
         return layout
     return wrap
