@@ -80,34 +80,67 @@ def drill_href(search: str | None, path_prefix: str, click: dict[str, Any] | Non
 
 
 def register(app: Any) -> None:
-    @app.callback(Output("url", "search"),
-                  Input({"type": "filter", "key": ALL}, "value"),
+    # Gates in the browser: a filter, map or grid that merely mounts, or a grid echoing the
+    # selection the server just made, never reaches the server (the workers only see real clicks).
+    app.clientside_callback(
+        """function(values, rendered) {
+            var ids = dash_clientside.callback_context.inputs_list[0].map(function (i) { return i.id.key; });
+            var changes = {}, n = 0;
+            for (var i = 0; i < ids.length; i++) {
+                var v = values[i] || "", r = (rendered || {})[ids[i]] || "";
+                if (v !== r) { changes[ids[i]] = values[i]; n++; }
+            }
+            if (!n) { return dash_clientside.no_update; }
+            changes._at = Date.now();
+            return changes;
+        }""",
+        Output("filter-change", "data"), Input({"type": "filter", "key": ALL}, "value"),
+        DState("filters-rendered", "data"), prevent_initial_call=True)
+    app.clientside_callback(
+        """function(mapClick, barClick) {
+            var t = dash_clientside.callback_context.triggered;
+            if (!t.length || !t[0].value) { return dash_clientside.no_update; }
+            return {source: t[0].prop_id.split(".")[0], click: t[0].value, _at: Date.now()};
+        }""",
+        Output("drill-click", "data", allow_duplicate=True), Input("overview-map", "clickData"),
+        Input("overview-ranking", "clickData"), prevent_initial_call=True)
+    app.clientside_callback(
+        """function(click) {
+            if (!click) { return dash_clientside.no_update; }
+            return {source: "explorer-children", click: click, _at: Date.now()};
+        }""",
+        Output("drill-click", "data", allow_duplicate=True), Input("explorer-children", "clickData"),
+        prevent_initial_call=True)
+    app.clientside_callback(
+        """function(click, selected, focused) {
+            var t = dash_clientside.callback_context.triggered;
+            if (!t.length) { return dash_clientside.no_update; }
+            var code = null;
+            if (t[0].prop_id.indexOf("wilaya-map") === 0 && click && click.points && click.points.length) {
+                code = click.points[0].location;
+            } else if (t[0].prop_id.indexOf("wilaya-grid") === 0 && selected && selected.length) {
+                code = selected[0].code;
+            }
+            if (!code || code === focused) { return dash_clientside.no_update; }
+            return {code: code, _at: Date.now()};
+        }""",
+        Output("focus-request", "data"), Input("wilaya-map", "clickData"), Input("wilaya-grid", "selectedRows"),
+        DState("wilaya-focused", "data"), prevent_initial_call=True)
+
+    @app.callback(Output("url", "search"), Input("filter-change", "data"),
                   DState("url", "search"), DState("filters-rendered", "data"), prevent_initial_call=True)
-    def on_filter(values: list[Any], search: str | None, rendered: dict[str, Any] | None) -> Any:
-        keys = [i["id"]["key"] for i in ctx.inputs_list[0]]
-        new = filter_change(search, dict(zip(keys, values)), rendered or {})
+    def on_filter(change: dict[str, Any] | None, search: str | None, rendered: dict[str, Any] | None) -> Any:
+        if not change:
+            return no_update
+        new = filter_change(search, {k: v for k, v in change.items() if k != "_at"}, rendered or {})
         return no_update if new is None else new
 
-    @app.callback(Output("url", "href", allow_duplicate=True),
-                  Input("overview-map", "clickData"), Input("overview-ranking", "clickData"),
+    @app.callback(Output("url", "href", allow_duplicate=True), Input("drill-click", "data"),
                   DState("url", "search"), prevent_initial_call=True)
-    def on_overview_click(map_click: Any, bar_click: Any, search: str | None) -> Any:
-        click = map_click if ctx.triggered_id == "overview-map" else bar_click
-        if ctx.triggered_id == "overview-ranking" and click and click.get("points"):
-            # bars are labelled by name: find the wilaya
-            name = click["points"][0].get("y")
-            lang = State.from_search(search).lang
-            code = next((c for c, w in data.ref().wilayas.items() if w[f"name_{lang}"] == name), None)
-            click = {"points": [{"location": code}]} if code else None
-        return drill_href(search, "/wilaya", click) or no_update
-
-    @app.callback(Output("url", "href", allow_duplicate=True),
-                  Input("explorer-children", "clickData"), DState("url", "search"), prevent_initial_call=True)
-    def on_explorer_click(click: Any, search: str | None) -> Any:
-        if click and click.get("points"):
-            code = (click["points"][0].get("customdata") or [None])[0]
-            click = {"points": [{"location": code}]}
-        return drill_href(search, "/explorer", click) or no_update
+    def on_drill(req: dict[str, Any] | None, search: str | None) -> Any:
+        if not req:
+            return no_update
+        return drill_from(req.get("source", ""), req.get("click"), search) or no_update
 
     @app.callback(Output({"type": "sql-box", "ind": MATCH}, "children"),
                   Input({"type": "sql-button", "ind": MATCH}, "n_clicks"), prevent_initial_call=True)
@@ -122,13 +155,14 @@ def register(app: Any) -> None:
 
     @app.callback(Output("wilaya-trend", "figure"), Output("wilaya-map", "figure"),
                   Output("wilaya-grid", "selectedRows"), Output("wilaya-focus", "children"),
-                  Input("wilaya-map", "clickData"), Input("wilaya-grid", "selectedRows"),
+                  Output("wilaya-focused", "data"), Input("focus-request", "data"),
                   DState("wilaya-ctx", "data"), prevent_initial_call=True)
-    def on_wilaya_focus(click: Any, selected: Any, page: dict[str, Any]) -> Any:
-        focus = focus_from(ctx.triggered_id, click, selected)
-        if focus is None or not page:
-            return no_update, no_update, no_update, no_update
-        return wilaya_focus(page["code"], page["search"], focus)
+    def on_wilaya_focus(req: dict[str, Any] | None, page: dict[str, Any] | None) -> Any:
+        focus = (req or {}).get("code")
+        if not focus or not page:
+            return (no_update,) * 5
+        out = wilaya_focus(page["code"], page["search"], focus)
+        return (*out, focus if out[2] is not no_update else no_update)
 
     app.clientside_callback(
         """function(d) { if (d) { document.documentElement.lang = d.lang; document.documentElement.dir = d.dir; }
@@ -136,12 +170,20 @@ def register(app: Any) -> None:
         Output("lang-sink", "title"), Input("page-lang", "data"))
 
 
-def focus_from(trigger: Any, click: Any, selected: Any) -> str | None:
-    """The commune a click on the wilaya map or a row selected in its grid points at."""
-    if trigger == "wilaya-map" and click and click.get("points"):
-        return click["points"][0].get("location")
-    if trigger == "wilaya-grid" and selected:
-        return selected[0].get("code") if isinstance(selected, list) else None
+def drill_from(source: str, click: Any, search: str | None) -> str | None:
+    """Where a click on the overview's map or ranking, or on the explorer's bars, leads."""
+    if not click or not click.get("points"):
+        return None
+    point = click["points"][0]
+    if source == "overview-ranking":      # bars are labelled by name: find the wilaya
+        lang = State.from_search(search).lang
+        code = next((c for c, w in data.ref().wilayas.items() if w[f"name_{lang}"] == point.get("y")), None)
+        return drill_href(search, "/wilaya", {"points": [{"location": code}]}) if code else None
+    if source == "explorer-children":
+        code = (point.get("customdata") or [None])[0]
+        return drill_href(search, "/explorer", {"points": [{"location": code}]})
+    if source == "overview-map":
+        return drill_href(search, "/wilaya", click)
     return None
 
 

@@ -78,6 +78,8 @@ def create_app(*, warm: bool = False) -> Dash:
     app.index_string = app.index_string.replace("<footer>", "<div>").replace("</footer>", "</div>")
     app.layout = html.Div([
         dcc.Location(id="url", refresh="callback-nav"),
+        # what the browser-side gates pass to the server (dashboards/callbacks.py)
+        dcc.Store(id="filter-change"), dcc.Store(id="drill-click"), dcc.Store(id="focus-request"),
         html.Div(id="lang-sink", hidden=True),
         html.A(id="skip", href="#main", className="skip-link", children="↓"),
         dash.page_container,

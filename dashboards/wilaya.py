@@ -92,7 +92,8 @@ def layout(code: str | None = None, lang: str | None = None, **args: Any) -> htm
                         period_used=cx.period)
     title = f"{code} — {t.name(w)}"
     crumbs = [(t("Algérie"), state.href("/", focus="")), (title, None)]
-    body: list[Any] = [dcc.Store(id="wilaya-ctx", data={"code": code, "search": state.query(indicator=cx.indicator)})]
+    body: list[Any] = [dcc.Store(id="wilaya-ctx", data={"code": code, "search": state.query(indicator=cx.indicator)}),
+                       dcc.Store(id="wilaya-focused", data=focus or None)]
     body += [ui.note(n) for n in cx.notes]
     unavailable = data.unavailable()
     if cx.indicator in unavailable:

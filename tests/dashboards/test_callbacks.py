@@ -24,11 +24,16 @@ def test_a_click_on_a_territory_drills_down(demo_env):
     assert callbacks.drill_href("?t=16", "/explorer", {"points": [{"location": "16-01"}]}) == "/explorer?t=16-01"
     assert callbacks.drill_href("", "/wilaya", {"points": [{"location": "99"}]}) is None   # unknown
     assert callbacks.drill_href("", "/wilaya", None) is None
+    # what the browser passes on: the map, a ranking bar (labelled by name), an explorer bar
+    assert callbacks.drill_from("overview-map", click, "?lang=ar") == "/wilaya/16?lang=ar"
+    name = callbacks.data.ref().wilayas["31"]["name_ar"]
+    assert callbacks.drill_from("overview-ranking", {"points": [{"y": name}]}, "?lang=ar") == "/wilaya/31?lang=ar"
+    assert callbacks.drill_from("explorer-children", {"points": [{"customdata": ["16-01"]}]}, "?t=16") == \
+        "/explorer?t=16-01"
+    assert callbacks.drill_from("overview-map", None, "") is None
 
 
 def test_wilaya_cross_filter_selects_the_commune_everywhere(demo_env):
-    assert callbacks.focus_from("wilaya-map", {"points": [{"location": "1601"}]}, None) == "1601"
-    assert callbacks.focus_from("wilaya-grid", None, [{"code": "1602"}]) == "1602"
     trend, fig, selected, panel = callbacks.wilaya_focus("16", "?indicator=on_time_rate", "1601")
     names = [tr.name for tr in trend.data]
     assert any("Alger" in n for n in names) and len(names) >= 3          # nation, wilaya, the commune
